@@ -1,0 +1,172 @@
+"""People: login accounts, requesters (who may have no login), agents and support groups."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.db import models
+
+from tierdesk.accounts.choices import Role, Tier
+from tierdesk.accounts.querysets import RequesterQuerySet, SupportGroupQuerySet
+from tierdesk.core import clock
+from tierdesk.core.models import TenantModel, TimestampedModel
+
+
+class UserManager(BaseUserManager["User"]):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields: Any) -> User:
+        if not email:
+            raise ValueError("A user needs an e-mail address")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
+        from tierdesk.tenancy.models import Organisation
+
+        if "organisation" not in fields and "organisation_id" not in fields:
+            provider = Organisation.objects.filter(kind="provider").order_by("pk").first()
+            if provider is None:
+                raise ValueError("Create the provider organisation first (tierdesk demo-data does)")
+            fields["organisation"] = provider
+        fields.update(is_staff=True, is_superuser=True, role=Role.ADMIN)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A login. Agents have an AgentProfile; requesters who log in have a Requester record."""
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200)
+    organisation = models.ForeignKey("tenancy.Organisation", on_delete=models.PROTECT, related_name="users")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.REQUESTER)
+    phone = models.CharField(max_length=40, blank=True)
+    timezone = models.CharField(max_length=64, default="UTC")
+    language = models.CharField(max_length=16, default="en")
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField(default=False, help_text="May use the Django admin.")
+    date_joined = models.DateTimeField(default=clock.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name"]
+        indexes = [models.Index(fields=["organisation", "role"], name="user_org_role")]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    @property
+    def is_agent_side(self) -> bool:
+        return self.role in (Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+
+
+class Requester(TenantModel):
+    """Someone who asks for help. Known by e-mail or phone; may never log in."""
+
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    site = models.ForeignKey("tenancy.Site", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    department = models.ForeignKey(
+        "tenancy.Department", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    timezone = models.CharField(max_length=64, default="UTC")
+    language = models.CharField(max_length=16, default="en")
+    is_org_manager = models.BooleanField(
+        default=False, help_text="Sees every ticket of the organisation in the portal."
+    )
+    is_vip = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    user = models.OneToOneField(
+        User, on_delete=models.SET_NULL, null=True, blank=True, related_name="requester_profile"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [
+            models.Index(fields=["organisation", "email"], name="requester_org_email"),
+            models.Index(fields=["organisation", "name"], name="requester_org_name"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AgentProfile(TimestampedModel):
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="agent_profile")
+    title = models.CharField(max_length=120, blank=True)
+    highest_tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.TIER_1)
+
+    def __str__(self) -> str:
+        return f"Agent {self.user}"
+
+
+class SupportGroup(TenantModel):
+    """A team at one tier, owned by the provider and serving a set of client organisations."""
+
+    name = models.CharField(max_length=120)
+    tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.TIER_1)
+    email = models.EmailField(blank=True)
+    description = models.TextField(blank=True)
+    is_vendor = models.BooleanField(default=False, help_text="An external vendor or manufacturer team.")
+    is_active = models.BooleanField(default=True)
+    serves = models.ManyToManyField("tenancy.Organisation", related_name="served_by_groups", blank=True)
+    members = models.ManyToManyField(User, through="GroupMembership", related_name="support_groups")
+
+    objects = SupportGroupQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["tier", "name"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="group_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} (T{self.tier})"
+
+
+class GroupMembership(models.Model):
+    group = models.ForeignKey(SupportGroup, on_delete=models.CASCADE, related_name="memberships")
+    agent = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    is_lead = models.BooleanField(default=False)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["group", "agent"], name="membership_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.agent} in {self.group}"
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A personal API token. Only its SHA-256 is stored; the secret is shown once."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=12, help_text="First characters, to recognise a token.")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=clock.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @property
+    def is_usable(self) -> bool:
+        now = clock.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

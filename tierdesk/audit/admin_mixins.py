@@ -1,0 +1,41 @@
+"""Configuration edited in the Django admin is audited like any other change."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db import models, transaction
+from django.forms import ModelForm
+from django.http import HttpRequest
+
+from tierdesk.audit.services import record_event
+from tierdesk.core.actor import Actor
+
+
+def _organisation_id(obj: models.Model) -> int | None:
+    return getattr(obj, "organisation_id", None)
+
+
+class AuditedModelAdmin(admin.ModelAdmin):
+    def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            record_event(
+                actor=Actor.from_request(request, via="admin"),
+                action=f"{obj._meta.model_name}.{'changed' if change else 'created'}",
+                obj=obj,
+                organisation_id=_organisation_id(obj),
+                after={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
+            )
+
+    def delete_model(self, request: HttpRequest, obj: Any) -> None:
+        with transaction.atomic():
+            record_event(
+                actor=Actor.from_request(request, via="admin"),
+                action=f"{obj._meta.model_name}.deleted",
+                obj=obj,
+                organisation_id=_organisation_id(obj),
+                before={"repr": str(obj)},
+            )
+            super().delete_model(request, obj)

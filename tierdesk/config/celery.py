@@ -1,0 +1,15 @@
+"""The Celery application. On the embedded default (no REDIS_URL) tasks run eagerly
+in-process after commit; with REDIS_URL they go to Redis for separate workers."""
+
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tierdesk.config.settings")
+
+app = Celery("tierdesk")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+# The one periodic schedule of the project; later issues (SLA sweep) add entries here.
+app.conf.beat_schedule = {}

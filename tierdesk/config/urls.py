@@ -1,0 +1,34 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.routers import DefaultRouter
+
+from tierdesk.accounts.api.views import ApiTokenViewSet, PersonViewSet, SupportGroupViewSet
+from tierdesk.core.api import api_not_found
+from tierdesk.tenancy.api.views import OrganisationViewSet, SiteViewSet
+from tierdesk.tickets.api.views import CategoryViewSet, TicketViewSet
+
+router = DefaultRouter(trailing_slash=True)
+router.include_root_view = False
+router.register("tickets", TicketViewSet, basename="ticket")
+router.register("organisations", OrganisationViewSet, basename="organisation")
+router.register("sites", SiteViewSet, basename="site")
+router.register("people", PersonViewSet, basename="person")
+router.register("support-groups", SupportGroupViewSet, basename="support-group")
+router.register("categories", CategoryViewSet, basename="category")
+router.register("tokens", ApiTokenViewSet, basename="token")
+
+api_v1 = ([*router.urls, path("<path:rest>", api_not_found)], "api")
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="tickets:list", permanent=False)),
+    path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("tickets/", include("tierdesk.tickets.urls")),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+]

@@ -1,0 +1,85 @@
+"""Shared pytest fixtures: a small world of two tenants and clients for every resource test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from rest_framework.test import APIClient
+
+from tierdesk.accounts.choices import Role
+from tierdesk.accounts.models import Requester, SupportGroup, User
+from tierdesk.accounts.services import issue_api_token
+from tierdesk.core.actor import Actor
+from tierdesk.tenancy.models import Organisation, Site
+from tierdesk.testing import factories as f
+
+
+@dataclass
+class World:
+    """Provider A serves clients A1 and A2; provider B (another MSP) serves B1."""
+
+    provider: Organisation
+    client: Organisation
+    other_client: Organisation
+    site: Site
+    group: SupportGroup
+    agent: User
+    supervisor: User
+    admin: User
+    requester: Requester
+    requester_user: User
+    manager_user: User
+    colleague: Requester
+    other_requester_user: User
+    other_provider_agent: User
+    other_provider_client: Organisation
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings: object, tmp_path: Path) -> None:
+    settings.MEDIA_ROOT = str(tmp_path / "media")  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def world(db: None) -> World:
+    provider = f.ProviderFactory(name="Northwind", slug="northwind-test")
+    client = f.ClientFactory(name="Hospital", slug="hospital", provider=provider)
+    other_client = f.ClientFactory(name="Bank", slug="bank", provider=provider)
+    site = f.SiteFactory(organisation=client, name="Main campus")
+    agent = f.AgentFactory(organisation=provider, email="agent@northwind.test", full_name="Alex Agent")
+    supervisor = f.AgentFactory(organisation=provider, email="sup@northwind.test", role=Role.SUPERVISOR)
+    admin = f.AgentFactory(organisation=provider, email="admin@northwind.test", role=Role.ADMIN, is_staff=True, is_superuser=True)
+    group = f.SupportGroupFactory(organisation=provider, name="Service Desk", tier=1, serves=[client], agents=[agent])
+    requester = f.RequesterFactory(organisation=client, name="Rita Requester", email="rita@hospital.test", site=site)
+    requester_user = f.requester_login(requester)
+    colleague = f.RequesterFactory(organisation=client, name="Colin Colleague", email="colin@hospital.test")
+    manager = f.RequesterFactory(organisation=client, name="Mona Manager", email="mona@hospital.test")
+    manager_user = f.requester_login(manager, manager=True)
+    other_requester = f.RequesterFactory(organisation=other_client, name="Bob Banker", email="bob@bank.test")
+    other_requester_user = f.requester_login(other_requester)
+    other_provider = f.ProviderFactory(name="Rival MSP", slug="rival")
+    other_provider_client = f.ClientFactory(name="Rival client", slug="rival-client", provider=other_provider)
+    other_provider_agent = f.AgentFactory(organisation=other_provider, email="agent@rival.test", role=Role.SUPERVISOR)
+    return World(
+        provider=provider, client=client, other_client=other_client, site=site, group=group, agent=agent,
+        supervisor=supervisor, admin=admin, requester=requester, requester_user=requester_user,
+        manager_user=manager_user, colleague=colleague, other_requester_user=other_requester_user,
+        other_provider_agent=other_provider_agent, other_provider_client=other_provider_client,
+    )
+
+
+def api_client_for(user: User | None) -> APIClient:
+    client = APIClient()
+    if user is not None:
+        _, raw = issue_api_token(actor=Actor(user=user), user=user, name="tests")
+        client.credentials(HTTP_AUTHORIZATION=f"Bearer {raw}")
+    return client
+
+
+@pytest.fixture
+def api(world: World) -> Iterator[APIClient]:
+    """An API client authenticated as the tier 1 agent of the world."""
+    yield api_client_for(world.agent)
