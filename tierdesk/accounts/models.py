@@ -90,6 +90,8 @@ class Requester(TenantModel):
         User, on_delete=models.SET_NULL, null=True, blank=True, related_name="requester_profile"
     )
 
+    objects = RequesterQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         indexes = [

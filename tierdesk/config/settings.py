@@ -168,6 +168,7 @@ USE_TZ = True
 # --- Static and uploaded files --------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "tierdesk" / "static"]
 MEDIA_ROOT = Path(env.get("TIERDESK_MEDIA_ROOT", str(VAR_DIR / "media")))
 STORAGES = {

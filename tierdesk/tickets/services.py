@@ -474,7 +474,6 @@ def transition(
     workflow.check_transition(
         current,
         to_status,
-        has_assignee=ticket.assignee_id is not None,
         resolution_code=resolution_code,
         resolution_notes=resolution_notes,
         resolved_at=ticket.resolved_at,

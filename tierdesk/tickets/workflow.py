@@ -14,8 +14,10 @@ PENDING = frozenset({S.PENDING_CUSTOMER, S.PENDING_VENDOR, S.PENDING_ENGINEERING
 OPEN = frozenset({S.NEW, S.ASSIGNED, S.IN_PROGRESS, *PENDING})
 TERMINAL = frozenset({S.CLOSED, S.CANCELLED})
 
+# New <-> Assigned is not a transition one asks for: it follows the assignee, set by the
+# assign service, so a ticket is never "Assigned" to nobody.
 TRANSITIONS: dict[str, frozenset[str]] = {
-    S.NEW: frozenset({S.ASSIGNED, S.IN_PROGRESS, *PENDING, S.RESOLVED, S.CANCELLED}),
+    S.NEW: frozenset({S.IN_PROGRESS, *PENDING, S.RESOLVED, S.CANCELLED}),
     S.ASSIGNED: frozenset({S.IN_PROGRESS, *PENDING, S.RESOLVED, S.CANCELLED}),
     S.IN_PROGRESS: frozenset({*PENDING, S.RESOLVED, S.CANCELLED}),
     S.PENDING_CUSTOMER: frozenset({S.IN_PROGRESS, S.PENDING_VENDOR, S.PENDING_ENGINEERING, S.RESOLVED, S.CANCELLED}),
@@ -40,7 +42,6 @@ def check_transition(
     current: str,
     target: str,
     *,
-    has_assignee: bool,
     resolution_code: str,
     resolution_notes: str,
     resolved_at: datetime | None,
@@ -54,8 +55,6 @@ def check_transition(
         raise IllegalTransition(
             f"A ticket cannot go from {S(current).label} to {S(target).label}.", allowed_targets(current)
         )
-    if target == S.ASSIGNED and not has_assignee:
-        raise DomainError("Assign an agent before setting the status to Assigned.")
     if target == S.RESOLVED and (not resolution_code or not resolution_notes.strip()):
         raise DomainError("Resolving needs a resolution code and resolution notes.")
     if is_reopen(current, target) and resolved_at is not None and now - resolved_at > reopen_window:
