@@ -1,9 +1,9 @@
 """`tierdesk`: the operators' command. Each verb wraps a Django management command.
 
-    tierdesk run [--port 8000]      migrate, then serve (waitress; background work in-process)
-    tierdesk demo-data              load the demo MSP (idempotent)
-    tierdesk audit verify           check the audit trail's and access log's hash chains
-    tierdesk migrate | check | ...  any other Django management command
+tierdesk run [--port 8000]      migrate, then serve (waitress; background work in-process)
+tierdesk demo-data              load the demo MSP (idempotent)
+tierdesk audit verify           check the audit trail's and access log's hash chains
+tierdesk migrate | check | ...  any other Django management command
 """
 
 from __future__ import annotations

@@ -22,7 +22,12 @@ class UserAdmin(BaseUserAdmin):
         ("Person", {"fields": ("full_name", "organisation", "role", "phone", "timezone", "language")}),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser")}),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "full_name", "organisation", "role", "password1", "password2")}),)
+    add_fieldsets = (
+        (
+            None,
+            {"classes": ("wide",), "fields": ("email", "full_name", "organisation", "role", "password1", "password2")},
+        ),
+    )
 
 
 @admin.register(Requester)

@@ -45,7 +45,7 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
 def _schema_extension() -> Any:
     from drf_spectacular.extensions import OpenApiAuthenticationExtension
 
-    class ApiTokenScheme(OpenApiAuthenticationExtension):  # type: ignore[no-untyped-call]
+    class ApiTokenScheme(OpenApiAuthenticationExtension):
         target_class = "tierdesk.accounts.authentication.ApiTokenAuthentication"
         name = "apiToken"
 

@@ -122,7 +122,9 @@ class SupportGroup(TenantModel):
     is_vendor = models.BooleanField(default=False, help_text="An external vendor or manufacturer team.")
     is_active = models.BooleanField(default=True)
     serves = models.ManyToManyField("tenancy.Organisation", related_name="served_by_groups", blank=True)
-    members = models.ManyToManyField(User, through="GroupMembership", related_name="support_groups")
+    members: models.ManyToManyField[User, GroupMembership] = models.ManyToManyField(
+        User, through="GroupMembership", related_name="support_groups"
+    )
 
     objects = SupportGroupQuerySet.as_manager()
 

@@ -27,4 +27,4 @@ class SupportGroupQuerySet(models.QuerySet["SupportGroup"]):
         scope = scope_for(actor)
         if not scope.is_agent_side:
             return self.none()
-        return self.filter(organisation_id=scope.provider_id)
+        return self.filter(organisation_id=scope.provider_id or 0)

@@ -152,7 +152,11 @@ def create_agent(
     )
     AgentProfile.objects.create(user=user, highest_tier=highest_tier, title=title)
     record_event(
-        actor=actor, action="agent.created", obj=user, organisation_id=provider.pk, after={"email": user.email, "role": role}
+        actor=actor,
+        action="agent.created",
+        obj=user,
+        organisation_id=provider.pk,
+        after={"email": user.email, "role": role},
     )
     return user
 
@@ -176,7 +180,10 @@ def create_requester_login(*, actor: Actor, requester: Requester, password: str 
     requester.user = user
     requester.save(update_fields=["user"])
     record_event(
-        actor=actor, action="requester.login_created", obj=user, organisation_id=requester.organisation_id,
+        actor=actor,
+        action="requester.login_created",
+        obj=user,
+        organisation_id=requester.organisation_id,
         after={"requester_id": requester.pk, "email": user.email},
     )
     return user
@@ -235,7 +242,10 @@ def issue_api_token(*, actor: Actor, user: User, name: str, expires_at: datetime
         user=user, name=name.strip(), prefix=raw[:10], key_hash=hash_token(raw), expires_at=expires_at
     )
     record_event(
-        actor=actor, action="api_token.issued", obj=token, organisation_id=user.organisation_id,
+        actor=actor,
+        action="api_token.issued",
+        obj=token,
+        organisation_id=user.organisation_id,
         after={"name": token.name, "prefix": token.prefix, "user_id": user.pk},
     )
     return token, raw
@@ -249,7 +259,10 @@ def revoke_api_token(*, actor: Actor, token: ApiToken) -> ApiToken:
         token.revoked_at = clock.now()
         token.save(update_fields=["revoked_at"])
         record_event(
-            actor=actor, action="api_token.revoked", obj=token, organisation_id=token.user.organisation_id,
+            actor=actor,
+            action="api_token.revoked",
+            obj=token,
+            organisation_id=token.user.organisation_id,
             after={"prefix": token.prefix},
         )
     return token

@@ -21,9 +21,7 @@ VAR_DIR = Path(env.get("TIERDESK_VAR_DIR", str(BASE_DIR / "var")))
 
 TIERDESK_ENV = env.get("TIERDESK_ENV", "development")
 if TIERDESK_ENV not in {"development", "test", "production"}:
-    raise ImproperlyConfigured(
-        f"TIERDESK_ENV must be development, test or production, not {TIERDESK_ENV!r}"
-    )
+    raise ImproperlyConfigured(f"TIERDESK_ENV must be development, test or production, not {TIERDESK_ENV!r}")
 PRODUCTION = TIERDESK_ENV == "production"
 
 
@@ -119,10 +117,7 @@ else:
                 # failing half-way with "database is locked"; WAL lets readers carry on.
                 "transaction_mode": "IMMEDIATE",
                 "timeout": 30,
-                "init_command": (
-                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
-                    "PRAGMA foreign_keys=ON;"
-                ),
+                "init_command": ("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"),
             },
             # A file, not memory, so that tests with several threads share one database.
             "TEST": {"NAME": str(VAR_DIR / "test.sqlite3")},

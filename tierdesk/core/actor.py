@@ -25,7 +25,7 @@ class Actor:
     @classmethod
     def from_request(cls, request: HttpRequest, via: str = "web") -> Actor:
         user = request.user if request.user.is_authenticated else None
-        return cls(user=user, ip=client_ip(request), via=via)  # type: ignore[arg-type]
+        return cls(user=user, ip=client_ip(request), via=via)
 
     @property
     def user_id(self) -> int | None:

@@ -18,9 +18,7 @@ class TimestampedModel(models.Model):
 class TenantModel(TimestampedModel):
     """A row owned by one organisation. The organisation is never null (structural tenancy)."""
 
-    organisation = models.ForeignKey(
-        "tenancy.Organisation", on_delete=models.PROTECT, related_name="+"
-    )
+    organisation = models.ForeignKey("tenancy.Organisation", on_delete=models.PROTECT, related_name="+")
 
     class Meta:
         abstract = True

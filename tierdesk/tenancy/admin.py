@@ -1,7 +1,6 @@
 from django.contrib import admin
 
 from tierdesk.audit.admin_mixins import AuditedModelAdmin
-
 from tierdesk.tenancy.models import Department, Organisation, Site
 
 

@@ -45,7 +45,9 @@ def create_organisation(
 
 
 @transaction.atomic
-def create_site(*, actor: Actor, organisation: Organisation, name: str, address: str = "", timezone: str = "UTC") -> Site:
+def create_site(
+    *, actor: Actor, organisation: Organisation, name: str, address: str = "", timezone: str = "UTC"
+) -> Site:
     site = Site.objects.create(organisation=organisation, name=name, address=address, timezone=timezone)
     record_event(actor=actor, action="site.created", obj=site, organisation_id=organisation.pk, after={"name": name})
     return site

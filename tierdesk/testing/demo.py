@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -21,7 +21,7 @@ from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.tenancy import services as tenancy
 from tierdesk.tenancy.choices import OrganisationKind
-from tierdesk.tenancy.models import Organisation
+from tierdesk.tenancy.models import Organisation, Site
 from tierdesk.tickets import services as tickets
 from tierdesk.tickets.choices import Channel, Level, ResolutionCode, TicketStatus, TicketType
 from tierdesk.tickets.models import Category, Ticket
@@ -29,30 +29,127 @@ from tierdesk.tickets.models import Category, Ticket
 PROVIDER_SLUG = "northwind"
 DEMO_PASSWORD = "tierdesk-demo"
 
-FIRST = ["Amira", "Ben", "Chloe", "Daniel", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Keiko", "Liam",
-         "Maya", "Noah", "Olga", "Priya", "Quentin", "Rosa", "Samir", "Tara", "Umar", "Vera", "Wei", "Yusuf", "Zoe"]
-LAST = ["Adams", "Brown", "Costa", "Dubois", "Evans", "Fischer", "Garcia", "Hughes", "Ito", "Jensen", "Khan",
-        "Larsen", "Moreau", "Novak", "Okafor", "Patel", "Quinn", "Rossi", "Silva", "Tanaka", "Usman", "Varga"]
+FIRST = [
+    "Amira",
+    "Ben",
+    "Chloe",
+    "Daniel",
+    "Elena",
+    "Farid",
+    "Grace",
+    "Hugo",
+    "Ines",
+    "Jonas",
+    "Keiko",
+    "Liam",
+    "Maya",
+    "Noah",
+    "Olga",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Samir",
+    "Tara",
+    "Umar",
+    "Vera",
+    "Wei",
+    "Yusuf",
+    "Zoe",
+]
+LAST = [
+    "Adams",
+    "Brown",
+    "Costa",
+    "Dubois",
+    "Evans",
+    "Fischer",
+    "Garcia",
+    "Hughes",
+    "Ito",
+    "Jensen",
+    "Khan",
+    "Larsen",
+    "Moreau",
+    "Novak",
+    "Okafor",
+    "Patel",
+    "Quinn",
+    "Rossi",
+    "Silva",
+    "Tanaka",
+    "Usman",
+    "Varga",
+]
 
 # (category path, ticket type, titles)
 PROBLEMS: list[tuple[str, str, list[str]]] = [
-    ("Hardware / Laptop", TicketType.INCIDENT, ["Laptop will not boot after update", "Laptop battery drains in an hour", "Keyboard keys stuck on laptop"]),
-    ("Hardware / Printer", TicketType.INCIDENT, ["Printer on floor 2 jams every page", "Cannot print to the ward printer", "Scanner sends blank PDFs"]),
-    ("Hardware / Monitor", TicketType.SERVICE_REQUEST, ["Request a second monitor", "Replacement monitor cable needed"]),
-    ("Software / E-mail client", TicketType.INCIDENT, ["Outlook keeps asking for password", "Shared mailbox not showing in Outlook", "Outlook search returns no results"]),
-    ("Software / Installation request", TicketType.SERVICE_REQUEST, ["Install Adobe Acrobat Pro", "Need Visual Studio Code", "Install Figma desktop app"]),
-    ("Software / Business application", TicketType.INCIDENT, ["Core banking client times out", "PACS viewer crashes on large studies", "Timesheet app shows error 500"]),
+    (
+        "Hardware / Laptop",
+        TicketType.INCIDENT,
+        ["Laptop will not boot after update", "Laptop battery drains in an hour", "Keyboard keys stuck on laptop"],
+    ),
+    (
+        "Hardware / Printer",
+        TicketType.INCIDENT,
+        ["Printer on floor 2 jams every page", "Cannot print to the ward printer", "Scanner sends blank PDFs"],
+    ),
+    (
+        "Hardware / Monitor",
+        TicketType.SERVICE_REQUEST,
+        ["Request a second monitor", "Replacement monitor cable needed"],
+    ),
+    (
+        "Software / E-mail client",
+        TicketType.INCIDENT,
+        [
+            "Outlook keeps asking for password",
+            "Shared mailbox not showing in Outlook",
+            "Outlook search returns no results",
+        ],
+    ),
+    (
+        "Software / Installation request",
+        TicketType.SERVICE_REQUEST,
+        ["Install Adobe Acrobat Pro", "Need Visual Studio Code", "Install Figma desktop app"],
+    ),
+    (
+        "Software / Business application",
+        TicketType.INCIDENT,
+        ["Core banking client times out", "PACS viewer crashes on large studies", "Timesheet app shows error 500"],
+    ),
     ("Network / Wi-Fi", TicketType.INCIDENT, ["Wi-Fi drops in meeting room B", "Guest Wi-Fi portal not loading"]),
     ("Network / VPN", TicketType.INCIDENT, ["VPN disconnects every 10 minutes", "Cannot connect to VPN from home"]),
     ("Network / LAN / switching", TicketType.INCIDENT, ["Whole floor lost network", "Desk port dead in room 3.14"]),
-    ("Accounts & access / Password reset", TicketType.SERVICE_REQUEST, ["Password reset please", "Forgot my password after holiday"]),
-    ("Accounts & access / Account lockout", TicketType.INCIDENT, ["Account locked out again", "Locked out after MFA change"]),
-    ("Accounts & access / Permissions", TicketType.SERVICE_REQUEST, ["Access to the finance share", "Need read access to patient scheduling"]),
-    ("Endpoint security / Phishing report", TicketType.INCIDENT, ["Suspicious e-mail asking for bank details", "Clicked a link in a phishing mail"]),
-    ("Endpoint security / Malware", TicketType.INCIDENT, ["Antivirus flagged a file on my PC", "Pop-ups keep appearing in the browser"]),
+    (
+        "Accounts & access / Password reset",
+        TicketType.SERVICE_REQUEST,
+        ["Password reset please", "Forgot my password after holiday"],
+    ),
+    (
+        "Accounts & access / Account lockout",
+        TicketType.INCIDENT,
+        ["Account locked out again", "Locked out after MFA change"],
+    ),
+    (
+        "Accounts & access / Permissions",
+        TicketType.SERVICE_REQUEST,
+        ["Access to the finance share", "Need read access to patient scheduling"],
+    ),
+    (
+        "Endpoint security / Phishing report",
+        TicketType.INCIDENT,
+        ["Suspicious e-mail asking for bank details", "Clicked a link in a phishing mail"],
+    ),
+    (
+        "Endpoint security / Malware",
+        TicketType.INCIDENT,
+        ["Antivirus flagged a file on my PC", "Pop-ups keep appearing in the browser"],
+    ),
 ]
 
-CHANNELS = [Channel.PORTAL] * 4 + [Channel.EMAIL] * 4 + [Channel.PHONE] * 3 + [Channel.CHAT, Channel.API, Channel.MONITORING]
+CHANNELS = (
+    [Channel.PORTAL] * 4 + [Channel.EMAIL] * 4 + [Channel.PHONE] * 3 + [Channel.CHAT, Channel.API, Channel.MONITORING]
+)
 
 
 @dataclass
@@ -68,12 +165,36 @@ class ClientSpec:
 
 
 CLIENTS = [
-    ClientSpec("St Anne's Hospital", "st-annes", "stannes.example", "Europe/London", True,
-               ["Main Campus", "Riverside Clinic"], ["Emergency", "Radiology", "Pharmacy", "Administration"], 40),
-    ClientSpec("Harbour Bank", "harbour-bank", "harbourbank.example", "America/New_York", False,
-               ["Head Office", "Trading Floor", "Branch 12"], ["Retail Banking", "Treasury", "Compliance"], 30),
-    ClientSpec("Pixel & Pine Studio", "pixel-pine", "pixelpine.example", "Australia/Sydney", False,
-               ["Studio"], ["Design", "Production", "Operations"], 40),
+    ClientSpec(
+        "St Anne's Hospital",
+        "st-annes",
+        "stannes.example",
+        "Europe/London",
+        True,
+        ["Main Campus", "Riverside Clinic"],
+        ["Emergency", "Radiology", "Pharmacy", "Administration"],
+        40,
+    ),
+    ClientSpec(
+        "Harbour Bank",
+        "harbour-bank",
+        "harbourbank.example",
+        "America/New_York",
+        False,
+        ["Head Office", "Trading Floor", "Branch 12"],
+        ["Retail Banking", "Treasury", "Compliance"],
+        30,
+    ),
+    ClientSpec(
+        "Pixel & Pine Studio",
+        "pixel-pine",
+        "pixelpine.example",
+        "Australia/Sydney",
+        False,
+        ["Studio"],
+        ["Design", "Production", "Operations"],
+        40,
+    ),
 ]
 
 
@@ -111,26 +232,42 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
 
     with clock.frozen(start):
         provider = tenancy.create_organisation(
-            actor=system, name="Northwind Managed IT", slug=PROVIDER_SLUG, kind=OrganisationKind.PROVIDER,
-            email_domain="northwind.example", timezone="Europe/London",
+            actor=system,
+            name="Northwind Managed IT",
+            slug=PROVIDER_SLUG,
+            kind=OrganisationKind.PROVIDER,
+            email_domain="northwind.example",
+            timezone="Europe/London",
         )
         clients: list[Organisation] = []
         requesters: dict[int, list[Requester]] = {}
         for spec in CLIENTS:
             org = tenancy.create_organisation(
-                actor=system, name=spec.name, slug=spec.slug, provider=provider, email_domain=spec.domain,
-                timezone=spec.timezone, has_regulated_systems=spec.regulated,
+                actor=system,
+                name=spec.name,
+                slug=spec.slug,
+                provider=provider,
+                email_domain=spec.domain,
+                timezone=spec.timezone,
+                has_regulated_systems=spec.regulated,
             )
-            sites = [tenancy.create_site(actor=system, organisation=org, name=s, timezone=spec.timezone) for s in spec.sites]
+            sites = [
+                tenancy.create_site(actor=system, organisation=org, name=s, timezone=spec.timezone) for s in spec.sites
+            ]
             departments = [tenancy.create_department(actor=system, organisation=org, name=d) for d in spec.departments]
             people = []
             for i in range(spec.people):
                 first, last = FIRST[(i * 7 + len(spec.slug)) % len(FIRST)], LAST[(i * 5 + len(spec.domain)) % len(LAST)]
                 people.append(
                     accounts.create_requester(
-                        actor=system, organisation=org, name=f"{first} {last}",
-                        email=f"{first}.{last}{i}@{spec.domain}".lower(), phone=f"+44 20 7946 {1000 + i:04d}",
-                        site=sites[i % len(sites)], department=departments[i % len(departments)], timezone=spec.timezone,
+                        actor=system,
+                        organisation=org,
+                        name=f"{first} {last}",
+                        email=f"{first}.{last}{i}@{spec.domain}".lower(),
+                        phone=f"+44 20 7946 {1000 + i:04d}",
+                        site=sites[i % len(sites)],
+                        department=departments[i % len(departments)],
+                        timezone=spec.timezone,
                         is_vip=i == 0,
                     )
                 )
@@ -140,11 +277,18 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
 
         hospital, bank, studio = clients
         portal_requester = accounts.create_requester(
-            actor=system, organisation=hospital, name="Rachel Requester", email="requester@stannes.example",
+            actor=system,
+            organisation=hospital,
+            name="Rachel Requester",
+            email="requester@stannes.example",
             site=hospital_site(hospital),
         )
         manager = accounts.create_requester(
-            actor=system, organisation=bank, name="Martin Manager", email="manager@harbourbank.example", is_org_manager=True,
+            actor=system,
+            organisation=bank,
+            name="Martin Manager",
+            email="manager@harbourbank.example",
+            is_org_manager=True,
         )
         for person in (portal_requester, manager):
             accounts.create_requester_login(actor=system, requester=person, password=None)
@@ -153,14 +297,23 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
 
         def agent(email: str, name: str, tier: int, role: str = Role.AGENT, title: str = "") -> User:
             return accounts.create_agent(
-                actor=system, provider=provider, email=email, full_name=name, password=None, role=role,
-                highest_tier=tier, title=title,
+                actor=system,
+                provider=provider,
+                email=email,
+                full_name=name,
+                password=None,
+                role=role,
+                highest_tier=tier,
+                title=title,
             )
 
-        admin = agent("admin@northwind.example", "Ada Admin", 3, Role.ADMIN, "Service desk administrator")
-        supervisor = agent("supervisor@northwind.example", "Sam Supervisor", 3, Role.SUPERVISOR, "Service desk manager")
+        agent("admin@northwind.example", "Ada Admin", 3, Role.ADMIN, "Service desk administrator")
+        agent("supervisor@northwind.example", "Sam Supervisor", 3, Role.SUPERVISOR, "Service desk manager")
         tier1 = [agent("agent@northwind.example", "Alex Agent", 1, title="Service desk analyst")]
-        tier1 += [agent(f"t1.{n}@northwind.example", f"{FIRST[n]} {LAST[n + 3]}", 1, title="Service desk analyst") for n in range(1, 8)]
+        tier1 += [
+            agent(f"t1.{n}@northwind.example", f"{FIRST[n]} {LAST[n + 3]}", 1, title="Service desk analyst")
+            for n in range(1, 8)
+        ]
         network = [agent("network@northwind.example", "Nina Network", 2, title="Network engineer")]
         network += [agent(f"net.{n}@northwind.example", f"{FIRST[n + 8]} {LAST[n + 10]}", 2) for n in range(1, 3)]
         endpoint = [agent(f"eu.{n}@northwind.example", f"{FIRST[n + 11]} {LAST[n + 12]}", 2) for n in range(3)]
@@ -172,23 +325,60 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
 
         everyone = clients
         groups = {
-            "desk": accounts.create_support_group(actor=system, provider=provider, name="Service Desk", tier=1, serves=everyone,
-                                                  members=[(a, i == 0) for i, a in enumerate(tier1)], email="desk@northwind.example"),
-            "network": accounts.create_support_group(actor=system, provider=provider, name="Network", tier=2, serves=everyone,
-                                                     members=[(a, i == 0) for i, a in enumerate(network)]),
-            "endpoint": accounts.create_support_group(actor=system, provider=provider, name="Endpoint & Applications", tier=2,
-                                                      serves=[bank, studio], members=[(a, i == 0) for i, a in enumerate(endpoint)]),
-            "clinical": accounts.create_support_group(actor=system, provider=provider, name="Clinical Systems", tier=2,
-                                                      serves=[hospital], members=[(a, i == 0) for i, a in enumerate(clinical)]),
-            "infra": accounts.create_support_group(actor=system, provider=provider, name="Infrastructure Engineering", tier=3,
-                                                   serves=everyone, members=[(a, i == 0) for i, a in enumerate(infra)]),
-            "vendor": accounts.create_support_group(actor=system, provider=provider, name="MedTech Vendor Support", tier=4,
-                                                    serves=[hospital], members=[(vendor[0], True)], is_vendor=True),
+            "desk": accounts.create_support_group(
+                actor=system,
+                provider=provider,
+                name="Service Desk",
+                tier=1,
+                serves=everyone,
+                members=[(a, i == 0) for i, a in enumerate(tier1)],
+                email="desk@northwind.example",
+            ),
+            "network": accounts.create_support_group(
+                actor=system,
+                provider=provider,
+                name="Network",
+                tier=2,
+                serves=everyone,
+                members=[(a, i == 0) for i, a in enumerate(network)],
+            ),
+            "endpoint": accounts.create_support_group(
+                actor=system,
+                provider=provider,
+                name="Endpoint & Applications",
+                tier=2,
+                serves=[bank, studio],
+                members=[(a, i == 0) for i, a in enumerate(endpoint)],
+            ),
+            "clinical": accounts.create_support_group(
+                actor=system,
+                provider=provider,
+                name="Clinical Systems",
+                tier=2,
+                serves=[hospital],
+                members=[(a, i == 0) for i, a in enumerate(clinical)],
+            ),
+            "infra": accounts.create_support_group(
+                actor=system,
+                provider=provider,
+                name="Infrastructure Engineering",
+                tier=3,
+                serves=everyone,
+                members=[(a, i == 0) for i, a in enumerate(infra)],
+            ),
+            "vendor": accounts.create_support_group(
+                actor=system,
+                provider=provider,
+                name="MedTech Vendor Support",
+                tier=4,
+                serves=[hospital],
+                members=[(vendor[0], True)],
+                is_vendor=True,
+            ),
         }
         progress(f"{User.objects.filter(organisation=provider).count()} agents in {len(groups)} support groups")
 
     categories = {c.path: c for c in Category.objects.all()}
-    _ = (admin, supervisor)
     for n in range(ticket_count):
         _demo_ticket(rng, n, start, clients, requesters, groups, categories)
         if (n + 1) % 50 == 0:
@@ -196,9 +386,7 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
     return DemoResult(created=True, logins=logins(), tickets=ticket_count)
 
 
-def hospital_site(hospital: Organisation) -> object:
-    from tierdesk.tenancy.models import Site
-
+def hospital_site(hospital: Organisation) -> Site | None:
     return Site.objects.filter(organisation=hospital).order_by("pk").first()
 
 
@@ -215,7 +403,7 @@ def _group_for(category_path: str, org: Organisation, groups: dict[str, SupportG
 def _demo_ticket(
     rng: random.Random,
     n: int,
-    start: object,
+    start: datetime,
     clients: list[Organisation],
     requesters: dict[int, list[Requester]],
     groups: dict[str, SupportGroup],
@@ -234,9 +422,15 @@ def _demo_ticket(
 
     with clock.frozen(opened):
         ticket = tickets.open_ticket(
-            actor=system, requester=requester, title=rng.choice(titles),
+            actor=system,
+            requester=requester,
+            title=rng.choice(titles),
             description=f"Reported by {requester.name} via {channel}. {rng.choice(titles)}.",
-            ticket_type=ticket_type, channel=channel, category=categories.get(path), impact=impact, urgency=urgency,
+            ticket_type=ticket_type,
+            channel=channel,
+            category=categories.get(path),
+            impact=impact,
+            urgency=urgency,
             support_group=desk,
         )
     # The fate of the ticket: older tickets are mostly finished, recent ones still open.
@@ -248,8 +442,11 @@ def _demo_ticket(
     agent = rng.choice(desk_agents)
     with clock.frozen(min(step, clock.now())):
         ticket = tickets.assign(actor=Actor(user=agent, via="web"), ticket=ticket, assignee=agent)
-        tickets.reply(actor=Actor(user=agent, via="web"), ticket=ticket,
-                      body=f"Hello {requester.name.split()[0]}, I am looking into this now.")
+        tickets.reply(
+            actor=Actor(user=agent, via="web"),
+            ticket=ticket,
+            body=f"Hello {requester.name.split()[0]}, I am looking into this now.",
+        )
     actor = Actor(user=agent, via="web")
     step += timedelta(hours=rng.randint(1, 20))
     if rng.random() < 0.35:
@@ -269,12 +466,19 @@ def _demo_ticket(
                 tickets.transition(actor=actor, ticket=ticket, to_status=pending, reason="Waiting for an answer")
         return
     step += timedelta(hours=rng.randint(1, 48))
-    code = ResolutionCode.REQUEST_FULFILLED if ticket_type == TicketType.SERVICE_REQUEST else rng.choice(
-        [ResolutionCode.FIXED, ResolutionCode.WORKAROUND, ResolutionCode.NO_FAULT_FOUND]
+    code = (
+        ResolutionCode.REQUEST_FULFILLED
+        if ticket_type == TicketType.SERVICE_REQUEST
+        else rng.choice([ResolutionCode.FIXED, ResolutionCode.WORKAROUND, ResolutionCode.NO_FAULT_FOUND])
     )
     with clock.frozen(min(step, clock.now())):
-        ticket = tickets.transition(actor=actor, ticket=ticket, to_status=TicketStatus.RESOLVED, resolution_code=code,
-                                    resolution_notes="Fixed and confirmed with the requester.")
+        ticket = tickets.transition(
+            actor=actor,
+            ticket=ticket,
+            to_status=TicketStatus.RESOLVED,
+            resolution_code=code,
+            resolution_notes="Fixed and confirmed with the requester.",
+        )
     if rng.random() < 0.6:
         with clock.frozen(min(step + timedelta(days=rng.randint(1, 7)), clock.now())):
             tickets.transition(actor=Actor.system(via="command"), ticket=ticket, to_status=TicketStatus.CLOSED)

@@ -18,7 +18,7 @@ from tierdesk.tickets.models import Ticket
 PASSWORD = "correct-horse-battery"
 
 
-class ProviderFactory(DjangoModelFactory):
+class ProviderFactory(DjangoModelFactory[Organisation]):
     class Meta:
         model = Organisation
 
@@ -27,7 +27,7 @@ class ProviderFactory(DjangoModelFactory):
     kind = OrganisationKind.PROVIDER
 
 
-class ClientFactory(DjangoModelFactory):
+class ClientFactory(DjangoModelFactory[Organisation]):
     class Meta:
         model = Organisation
 
@@ -37,7 +37,7 @@ class ClientFactory(DjangoModelFactory):
     provider = factory.SubFactory(ProviderFactory)
 
 
-class SiteFactory(DjangoModelFactory):
+class SiteFactory(DjangoModelFactory[Site]):
     class Meta:
         model = Site
 
@@ -45,7 +45,7 @@ class SiteFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Site {n}")
 
 
-class DepartmentFactory(DjangoModelFactory):
+class DepartmentFactory(DjangoModelFactory[Department]):
     class Meta:
         model = Department
 
@@ -53,7 +53,7 @@ class DepartmentFactory(DjangoModelFactory):
     name = factory.Sequence(lambda n: f"Department {n}")
 
 
-class UserFactory(DjangoModelFactory):
+class UserFactory(DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -79,7 +79,7 @@ class AgentFactory(UserFactory):
             AgentProfile.objects.get_or_create(user=obj)
 
 
-class SupportGroupFactory(DjangoModelFactory):
+class SupportGroupFactory(DjangoModelFactory[SupportGroup]):
     class Meta:
         model = SupportGroup
         skip_postgeneration_save = True
@@ -100,7 +100,7 @@ class SupportGroupFactory(DjangoModelFactory):
                 GroupMembership.objects.create(group=obj, agent=agent)
 
 
-class RequesterFactory(DjangoModelFactory):
+class RequesterFactory(DjangoModelFactory[Requester]):
     class Meta:
         model = Requester
 
@@ -110,7 +110,7 @@ class RequesterFactory(DjangoModelFactory):
 
 
 def requester_login(requester: Requester, *, manager: bool = False) -> User:
-    user = UserFactory(
+    user = UserFactory.create(
         email=requester.email, full_name=requester.name, organisation=requester.organisation, role=Role.REQUESTER
     )
     requester.user = user

@@ -45,29 +45,48 @@ def _media_root(settings: object, tmp_path: Path) -> None:
 
 @pytest.fixture
 def world(db: None) -> World:
-    provider = f.ProviderFactory(name="Northwind", slug="northwind-test")
-    client = f.ClientFactory(name="Hospital", slug="hospital", provider=provider)
-    other_client = f.ClientFactory(name="Bank", slug="bank", provider=provider)
-    site = f.SiteFactory(organisation=client, name="Main campus")
-    agent = f.AgentFactory(organisation=provider, email="agent@northwind.test", full_name="Alex Agent")
-    supervisor = f.AgentFactory(organisation=provider, email="sup@northwind.test", role=Role.SUPERVISOR)
-    admin = f.AgentFactory(organisation=provider, email="admin@northwind.test", role=Role.ADMIN, is_staff=True, is_superuser=True)
-    group = f.SupportGroupFactory(organisation=provider, name="Service Desk", tier=1, serves=[client], agents=[agent])
-    requester = f.RequesterFactory(organisation=client, name="Rita Requester", email="rita@hospital.test", site=site)
+    provider = f.ProviderFactory.create(name="Northwind", slug="northwind-test")
+    client = f.ClientFactory.create(name="Hospital", slug="hospital", provider=provider)
+    other_client = f.ClientFactory.create(name="Bank", slug="bank", provider=provider)
+    site = f.SiteFactory.create(organisation=client, name="Main campus")
+    agent = f.AgentFactory.create(organisation=provider, email="agent@northwind.test", full_name="Alex Agent")
+    supervisor = f.AgentFactory.create(organisation=provider, email="sup@northwind.test", role=Role.SUPERVISOR)
+    admin = f.AgentFactory.create(
+        organisation=provider, email="admin@northwind.test", role=Role.ADMIN, is_staff=True, is_superuser=True
+    )
+    group = f.SupportGroupFactory.create(
+        organisation=provider, name="Service Desk", tier=1, serves=[client], agents=[agent]
+    )
+    requester = f.RequesterFactory.create(
+        organisation=client, name="Rita Requester", email="rita@hospital.test", site=site
+    )
     requester_user = f.requester_login(requester)
-    colleague = f.RequesterFactory(organisation=client, name="Colin Colleague", email="colin@hospital.test")
-    manager = f.RequesterFactory(organisation=client, name="Mona Manager", email="mona@hospital.test")
+    colleague = f.RequesterFactory.create(organisation=client, name="Colin Colleague", email="colin@hospital.test")
+    manager = f.RequesterFactory.create(organisation=client, name="Mona Manager", email="mona@hospital.test")
     manager_user = f.requester_login(manager, manager=True)
-    other_requester = f.RequesterFactory(organisation=other_client, name="Bob Banker", email="bob@bank.test")
+    other_requester = f.RequesterFactory.create(organisation=other_client, name="Bob Banker", email="bob@bank.test")
     other_requester_user = f.requester_login(other_requester)
-    other_provider = f.ProviderFactory(name="Rival MSP", slug="rival")
-    other_provider_client = f.ClientFactory(name="Rival client", slug="rival-client", provider=other_provider)
-    other_provider_agent = f.AgentFactory(organisation=other_provider, email="agent@rival.test", role=Role.SUPERVISOR)
+    other_provider = f.ProviderFactory.create(name="Rival MSP", slug="rival")
+    other_provider_client = f.ClientFactory.create(name="Rival client", slug="rival-client", provider=other_provider)
+    other_provider_agent = f.AgentFactory.create(
+        organisation=other_provider, email="agent@rival.test", role=Role.SUPERVISOR
+    )
     return World(
-        provider=provider, client=client, other_client=other_client, site=site, group=group, agent=agent,
-        supervisor=supervisor, admin=admin, requester=requester, requester_user=requester_user,
-        manager_user=manager_user, colleague=colleague, other_requester_user=other_requester_user,
-        other_provider_agent=other_provider_agent, other_provider_client=other_provider_client,
+        provider=provider,
+        client=client,
+        other_client=other_client,
+        site=site,
+        group=group,
+        agent=agent,
+        supervisor=supervisor,
+        admin=admin,
+        requester=requester,
+        requester_user=requester_user,
+        manager_user=manager_user,
+        colleague=colleague,
+        other_requester_user=other_requester_user,
+        other_provider_agent=other_provider_agent,
+        other_provider_client=other_provider_client,
     )
 
 

@@ -32,4 +32,4 @@ class TicketFilterSet(django_filters.FilterSet):
         fields: list[str] = []
 
     def filter_text(self, queryset: QuerySet[Ticket], name: str, value: str) -> QuerySet[Ticket]:
-        return queryset.search(value)  # type: ignore[attr-defined, no-any-return]
+        return queryset.search(value)  # type: ignore[attr-defined]

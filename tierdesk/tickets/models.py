@@ -71,9 +71,7 @@ class Ticket(TenantModel):
     ticket_type = models.CharField(max_length=32, choices=TicketType.choices, default=TicketType.INCIDENT)
     title = models.CharField(max_length=250)
     description = models.TextField(blank=True)
-    requester = models.ForeignKey(
-        "accounts.Requester", on_delete=models.PROTECT, related_name="tickets"
-    )
+    requester = models.ForeignKey("accounts.Requester", on_delete=models.PROTECT, related_name="tickets")
     site = models.ForeignKey("tenancy.Site", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.PORTAL)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
@@ -148,7 +146,9 @@ class FieldChange(TenantModel):
     """Field history: every change of a ticket field, with who, when, old and new."""
 
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="field_changes")
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     actor_label = models.CharField(max_length=200)
     field = models.CharField(max_length=40)
     old_value = models.TextField(blank=True)

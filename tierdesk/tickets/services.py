@@ -149,9 +149,7 @@ def _save(ticket: Ticket, update_fields: Iterable[str]) -> None:
     names = set(update_fields)
     values = {name: getattr(ticket, name) for name in names}
     values["updated_at"] = clock.now()
-    written = Ticket.objects.filter(pk=ticket.pk, version=ticket.version).update(
-        version=ticket.version + 1, **values
-    )
+    written = Ticket.objects.filter(pk=ticket.pk, version=ticket.version).update(version=ticket.version + 1, **values)
     if written != 1:
         current = Ticket.objects.filter(pk=ticket.pk).values_list("version", flat=True).first() or 0
         raise StaleVersion(f"Ticket {ticket.number} was changed by someone else meanwhile.", current)
@@ -273,7 +271,9 @@ def _next_number(ticket_type: str) -> str:
     return f"{NUMBER_PREFIX[ticket_type]}{seq.last_value:07d}"
 
 
-def _audit(actor: Actor, action: str, ticket: Ticket, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+def _audit(
+    actor: Actor, action: str, ticket: Ticket, before: dict[str, Any] | None, after: dict[str, Any] | None
+) -> None:
     record_event(
         actor=actor, action=action, obj=ticket, organisation_id=ticket.organisation_id, before=before, after=after
     )
@@ -338,7 +338,13 @@ def open_ticket(
     ticket.organisation = requester.organisation
     _check_references(
         ticket,
-        {"site": ticket.site, "category": category, "support_group": support_group, "assignee": assignee, "parent": parent},
+        {
+            "site": ticket.site,
+            "category": category,
+            "support_group": support_group,
+            "assignee": assignee,
+            "parent": parent,
+        },
     )
     ticket.number = _next_number(ticket_type)
     ticket.created_at = ticket.updated_at = clock.now()
@@ -441,7 +447,10 @@ def change_priority(
     *, actor: Actor, ticket: Ticket, impact: str, urgency: str, expected_version: int | None = None
 ) -> Ticket:
     return update_ticket(
-        actor=actor, ticket=ticket, changes=TicketChanges(impact=impact, urgency=urgency), expected_version=expected_version
+        actor=actor,
+        ticket=ticket,
+        changes=TicketChanges(impact=impact, urgency=urgency),
+        expected_version=expected_version,
     )
 
 
@@ -542,7 +551,11 @@ def reply(*, actor: Actor, ticket: Ticket, body: str, channel: str | None = None
         ticket.status = TicketStatus.IN_PROGRESS
         update.append("status")
         _timeline(
-            ticket, actor, TimelineKind.EVENT, event="status_changed", is_public=True,
+            ticket,
+            actor,
+            TimelineKind.EVENT,
+            event="status_changed",
+            is_public=True,
             data={"old": TicketStatus.PENDING_CUSTOMER, "new": TicketStatus.IN_PROGRESS, "reason": "requester replied"},
         )
     _save(ticket, update)

@@ -18,8 +18,14 @@ def test_create_retrieve_and_location(world: World) -> None:
     client = api_client_for(world.agent)
     response = client.post(
         "/api/v1/tickets/",
-        {"requester": world.requester.pk, "title": "VPN drops", "impact": "high", "urgency": "medium",
-         "ticket_type": "service_request", "support_group": world.group.pk},
+        {
+            "requester": world.requester.pk,
+            "title": "VPN drops",
+            "impact": "high",
+            "urgency": "medium",
+            "ticket_type": "service_request",
+            "support_group": world.group.pk,
+        },
         format="json",
     )
     assert response.status_code == 201, response.json()
@@ -87,9 +93,13 @@ def test_requesters_see_public_timeline_only_and_cannot_note(world: World) -> No
     requester = api_client_for(world.requester_user)
     kinds = [entry["kind"] for entry in requester.get(f"/api/v1/tickets/{ticket.number}/timeline/").json()]
     assert "note" not in kinds and "reply" in kinds
-    refused = requester.post(f"/api/v1/tickets/{ticket.number}/timeline/", {"kind": "note", "body": "hi"}, format="json")
+    refused = requester.post(
+        f"/api/v1/tickets/{ticket.number}/timeline/", {"kind": "note", "body": "hi"}, format="json"
+    )
     assert refused.status_code == 403
-    ok = requester.post(f"/api/v1/tickets/{ticket.number}/timeline/", {"kind": "reply", "body": "Thanks"}, format="json")
+    ok = requester.post(
+        f"/api/v1/tickets/{ticket.number}/timeline/", {"kind": "reply", "body": "Thanks"}, format="json"
+    )
     assert ok.status_code == 201 and ok.json()["is_public"]
     ticket.refresh_from_db()
     assert ticket.first_response_at is not None  # set by the agent's reply, not the requester's

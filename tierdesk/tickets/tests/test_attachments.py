@@ -14,7 +14,9 @@ from tierdesk.testing.fixtures import World, api_client_for
 from tierdesk.tickets import services
 from tierdesk.tickets.models import Attachment
 
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000a49444154789c6300010000050001")
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000a49444154789c6300010000050001"
+)
 
 
 def _upload(client: object, number: str, name: str, content: bytes, **extra: object) -> object:

@@ -18,8 +18,9 @@ def test_stale_if_match_gets_412_and_nothing_is_lost(world: World) -> None:
     etag = first.get(f"/api/v1/tickets/{ticket.number}/")["ETag"]
     assert etag == '"1"' and second.get(f"/api/v1/tickets/{ticket.number}/")["ETag"] == etag
 
-    ok = first.patch(f"/api/v1/tickets/{ticket.number}/", {"title": "From the first agent"}, format="json",
-                     HTTP_IF_MATCH=etag)
+    ok = first.patch(
+        f"/api/v1/tickets/{ticket.number}/", {"title": "From the first agent"}, format="json", HTTP_IF_MATCH=etag
+    )
     assert ok.status_code == 200 and ok["ETag"] == '"2"'
     stale = second.patch(f"/api/v1/tickets/{ticket.number}/", {"urgency": "high"}, format="json", HTTP_IF_MATCH=etag)
     assert stale.status_code == 412

@@ -91,7 +91,9 @@ def test_resolving_needs_code_and_notes(world: World) -> None:
     with pytest.raises(DomainError, match="resolution code"):
         services.transition(actor=actor, ticket=ticket, to_status=S.RESOLVED)
     with pytest.raises(DomainError, match="resolution code"):
-        services.transition(actor=actor, ticket=ticket, to_status=S.RESOLVED, resolution_code="fixed", resolution_notes=" ")
+        services.transition(
+            actor=actor, ticket=ticket, to_status=S.RESOLVED, resolution_code="fixed", resolution_notes=" "
+        )
 
 
 def test_assigned_follows_the_assignee(world: World) -> None:
@@ -148,7 +150,9 @@ def test_api_illegal_transition_is_409_listing_allowed(world: World) -> None:
 def test_api_resolve_without_notes_is_400(world: World) -> None:
     ticket = ticket_in(world, S.IN_PROGRESS)
     response = api_client_for(world.agent).post(
-        f"/api/v1/tickets/{ticket.number}/transition/", {"status": S.RESOLVED, "resolution_code": "fixed"}, format="json"
+        f"/api/v1/tickets/{ticket.number}/transition/",
+        {"status": S.RESOLVED, "resolution_code": "fixed"},
+        format="json",
     )
     assert response.status_code == 400
     assert "resolution notes" in response.json()["detail"]
