@@ -12,23 +12,36 @@ ROOT = Path(__file__).resolve().parents[3]
 
 
 def _manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"}}
+    base = {
+        k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL"}
+    }
     return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args], env={**base, **env}, capture_output=True, text=True,
-        timeout=120, cwd=ROOT,
+        [sys.executable, str(ROOT / "manage.py"), *args],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=ROOT,
     )
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> None:
-    result = _manage("check", TIERDESK_ENV="production", ALLOWED_HOSTS="desk.example.com", TIERDESK_VAR_DIR=str(tmp_path))
+    result = _manage(
+        "check", TIERDESK_ENV="production", ALLOWED_HOSTS="desk.example.com", TIERDESK_VAR_DIR=str(tmp_path)
+    )
     assert result.returncode != 0
     assert "SECRET_KEY must be set" in result.stderr
 
 
 def test_production_passes_check_deploy_without_warnings(tmp_path: Path) -> None:
     result = _manage(
-        "check", "--deploy", "--fail-level", "WARNING",
-        TIERDESK_ENV="production", SECRET_KEY=secrets.token_urlsafe(64), ALLOWED_HOSTS="desk.example.com",
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        TIERDESK_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="desk.example.com",
         TIERDESK_VAR_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stderr + result.stdout
