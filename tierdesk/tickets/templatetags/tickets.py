@@ -1,0 +1,28 @@
+from django import template
+
+from tierdesk.tickets.choices import TicketStatus
+
+register = template.Library()
+
+_EVENT_LABELS = {
+    "opened": "opened the ticket",
+    "assigned": "changed the assignee",
+    "group_changed": "moved it to another group",
+    "tier_changed": "changed the tier",
+    "priority_changed": "changed the priority",
+    "category_changed": "changed the category",
+    "status_changed": "changed the status",
+    "reopened": "reopened the ticket",
+    "attachment_added": "attached a file",
+}
+
+
+@register.filter
+def event_label(event: str) -> str:
+    return _EVENT_LABELS.get(event, event.replace("_", " "))
+
+
+@register.filter
+def status_label(value: str) -> str:
+    """Status values in event data, as people read them; other values pass through."""
+    return str(TicketStatus(value).label) if value in TicketStatus.values else str(value)
