@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import re
+
 from django.db import models
 
 from tierdesk.accounts.scope import scope_for
@@ -11,6 +13,9 @@ from tierdesk.core.actor import Actor
 
 if TYPE_CHECKING:
     from tierdesk.tickets.models import Ticket, TimelineEntry  # noqa: F401
+
+
+TICKET_NUMBER = re.compile(r"[A-Za-z]{3}[0-9]{7}")
 
 
 class TicketQuerySet(models.QuerySet["Ticket"]):
@@ -39,9 +44,11 @@ class TicketQuerySet(models.QuerySet["Ticket"]):
         text = text.strip()
         if not text:
             return self
+        if TICKET_NUMBER.fullmatch(text):
+            # A ticket number is looked up by its unique index, not by scanning every text.
+            return self.filter(number=text.upper())
         return self.filter(
-            models.Q(number__iexact=text)
-            | models.Q(title__icontains=text)
+            models.Q(title__icontains=text)
             | models.Q(description__icontains=text)
             | models.Q(requester__name__icontains=text)
             | models.Q(requester__email__icontains=text)

@@ -1,0 +1,1 @@
+"""Speed figures for Tierdesk: `make bench` (or `python -m benchmarks`) prints them; nothing passes or fails."""
