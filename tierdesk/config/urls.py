@@ -12,6 +12,9 @@ from tierdesk.tickets.api.views import CategoryViewSet, TicketViewSet
 
 router = DefaultRouter(trailing_slash=True)
 router.include_root_view = False
+# No `.json`-style suffix routes: the schema does not document them, content negotiation
+# (Accept) covers the need, and the handlers take only their lookup, not a `format` argument.
+router.include_format_suffixes = False
 router.register("tickets", TicketViewSet, basename="ticket")
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("sites", SiteViewSet, basename="site")

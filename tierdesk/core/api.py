@@ -12,6 +12,10 @@ from typing import Any, ClassVar
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.plumbing import get_doc
+from drf_spectacular.utils import OpenApiResponse
 from rest_framework import exceptions, serializers, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
@@ -100,10 +104,11 @@ def problem_exception_handler(exc: Exception, context: dict[str, Any]) -> Respon
     return Response(body, status=code, headers=headers, content_type=content_type)
 
 
+# Exempt like every DRF view: an unknown API path answers a 404 problem for every method,
+# not Django's HTML "CSRF verification failed" page for POST, PATCH and DELETE.
+@csrf_exempt
 def api_not_found(request: HttpRequest, exception: Exception | None = None, **kwargs: Any) -> JsonResponse:
-    return JsonResponse(
-        problem(404, f"No API route {request.path}."), status=404, content_type=PROBLEM_CONTENT_TYPE
-    )
+    return JsonResponse(problem(404, f"No API route {request.path}."), status=404, content_type=PROBLEM_CONTENT_TYPE)
 
 
 def api_server_error(request: HttpRequest) -> JsonResponse:
@@ -112,6 +117,69 @@ def api_server_error(request: HttpRequest) -> JsonResponse:
         status=500,
         content_type=PROBLEM_CONTENT_TYPE,
     )
+
+
+class ProblemSerializer(serializers.Serializer):
+    """The body of every error response (RFC 9457), as `problem()` builds it."""
+
+    type = serializers.CharField(help_text='Always "about:blank": the status code says what went wrong.')
+    title = serializers.CharField()
+    status = serializers.IntegerField()
+    detail = serializers.CharField(help_text="What went wrong, readable by a person.")
+    errors = serializers.DictField(
+        child=serializers.JSONField(), required=False, help_text="Invalid input (400): the messages for each field."
+    )
+    allowed = serializers.ListField(
+        child=serializers.CharField(), required=False, help_text="Illegal transition (409): the statuses allowed now."
+    )
+    current_version = serializers.IntegerField(
+        required=False, help_text="Stale version (412): the version to reload and retry with."
+    )
+
+
+PROBLEM = OpenApiResponse(response=ProblemSerializer, description="Problem details (RFC 9457)")
+
+_UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class ProblemAutoSchema(AutoSchema):
+    """Documents the problem-details responses every operation can give, in their real media type.
+
+    Views declare only the errors particular to them (409, 412, 413, 428, ...); the ones that
+    follow from the base classes are added here, and every 4xx body is the Problem component
+    served as `application/problem+json`, exactly what `problem_exception_handler` sends.
+    """
+
+    def get_description(self) -> str:
+        description: str = super().get_description()
+        # Docstrings are inherited: a viewset without one must not publish ScopedViewSet's internals.
+        return "" if description == get_doc(ScopedViewSet) else description
+
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation: dict[str, Any] | None = super().get_operation(*args, **kwargs)
+        if operation is None:
+            return None
+        responses: dict[str, Any] = operation.setdefault("responses", {})
+        locations = {parameter.get("in") for parameter in operation.get("parameters", [])}
+        expected = {401}  # every endpoint needs an authenticated user
+        if "requestBody" in operation or "query" in locations:
+            expected.add(400)  # invalid body, filter or page size
+        if "path" in locations or "query" in locations:
+            expected.add(404)  # unknown or invisible object, or a stale pagination cursor
+        if self.method in _UNSAFE_METHODS:
+            expected.add(403)  # CSRF for session clients, or a service refusing the actor
+        if "requestBody" in operation:
+            expected.add(415)
+        for code in sorted(expected):
+            responses.setdefault(str(code), {})
+        for code, response in responses.items():
+            if code.isdigit() and 400 <= int(code) < 500:
+                description = _TITLES.get(int(code)) or response.get("description")
+                response.clear()
+                response.update(self._get_response_for_code(PROBLEM, code, [PROBLEM_CONTENT_TYPE]))
+                if description:
+                    response["description"] = description
+        return operation
 
 
 class StrictInputSerializer(serializers.Serializer):
@@ -133,6 +201,7 @@ class ScopedViewSet(GenericViewSet):
     """
 
     api_actor_via: ClassVar[str] = "api"
+    schema = ProblemAutoSchema()
 
     @property
     def actor(self) -> Actor:

@@ -19,13 +19,27 @@ from tierdesk.tenancy.models import Department, Organisation, Site
 
 
 class RequesterSerializer(serializers.ModelSerializer):
+    # Read-only model fields lose `allow_blank`; declared so the schema allows "" (phone-only requesters).
+    email = serializers.EmailField(allow_blank=True, read_only=True)
     has_login = serializers.SerializerMethodField()
 
     class Meta:
         model = Requester
         fields = [
-            "id", "organisation", "name", "email", "phone", "site", "department", "timezone", "language",
-            "is_org_manager", "is_vip", "is_active", "has_login", "created_at",
+            "id",
+            "organisation",
+            "name",
+            "email",
+            "phone",
+            "site",
+            "department",
+            "timezone",
+            "language",
+            "is_org_manager",
+            "is_vip",
+            "is_active",
+            "has_login",
+            "created_at",
         ]
         read_only_fields = fields
 
@@ -103,6 +117,7 @@ class MemberSerializer(serializers.Serializer):
 
 
 class SupportGroupSerializer(serializers.ModelSerializer):
+    email = serializers.EmailField(allow_blank=True, read_only=True)  # "" when the group has no mailbox
     members = MemberSerializer(source="memberships", many=True)
     serves = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
 

@@ -24,7 +24,13 @@ def _visible_sites(actor: Actor) -> Any:
 
 def _agents(actor: Actor) -> Any:
     scope = scope_for(actor)
-    return User.objects.filter(organisation_id=scope.provider_id, is_active=True, role__in=["agent", "supervisor", "admin"]) if scope.is_agent_side else User.objects.none()
+    return (
+        User.objects.filter(
+            organisation_id=scope.provider_id, is_active=True, role__in=["agent", "supervisor", "admin"]
+        )
+        if scope.is_agent_side
+        else User.objects.none()
+    )
 
 
 class _Ref(serializers.Serializer):
@@ -37,7 +43,8 @@ class OrganisationRef(_Ref):
 
 
 class RequesterRef(_Ref):
-    email = serializers.EmailField()
+    # Empty for requesters known only by phone.
+    email = serializers.EmailField(allow_blank=True)
 
 
 class GroupRef(_Ref):
@@ -61,6 +68,9 @@ class TicketSerializer(serializers.ModelSerializer):
     support_group = GroupRef(allow_null=True)
     assignee = AgentRef(allow_null=True)
     parent = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    # Declared explicitly: a read-only ModelSerializer field drops `allow_blank`, so the schema
+    # would omit the "" that every unresolved ticket carries.
+    resolution_code = serializers.ChoiceField(choices=ResolutionCode.choices, allow_blank=True, read_only=True)
     allowed_transitions = serializers.SerializerMethodField()
 
     class Meta:
@@ -103,7 +113,9 @@ class TicketSerializer(serializers.ModelSerializer):
 
 
 class TicketCreateInput(StrictInputSerializer):
-    requester = ScopedPrimaryKeyField(model=Requester, scoped=lambda a: Requester.objects.visible_to(a).filter(is_active=True))
+    requester = ScopedPrimaryKeyField(
+        model=Requester, scoped=lambda a: Requester.objects.visible_to(a).filter(is_active=True)
+    )
     title = serializers.CharField(max_length=250)
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
     ticket_type = serializers.ChoiceField(choices=TicketType.choices, default=TicketType.INCIDENT)
@@ -124,7 +136,7 @@ class TicketCreateInput(StrictInputSerializer):
 
 
 class TicketUpdateInput(StrictInputSerializer):
-    version = serializers.IntegerField(required=False, min_value=1, help_text="Or send If-Match: \"<version>\".")
+    version = serializers.IntegerField(required=False, min_value=1, help_text='Or send If-Match: "<version>".')
     title = serializers.CharField(max_length=250, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     category = ScopedPrimaryKeyField(

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import FileResponse
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers
 from rest_framework.decorators import action
 from rest_framework.exceptions import ParseError
@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tierdesk.core.actor import Actor
-from tierdesk.core.api import DownloadRenderer, ScopedViewSet
+from tierdesk.core.api import PROBLEM, DownloadRenderer, ScopedViewSet
 from tierdesk.core.errors import DomainError, PayloadTooLarge
 from tierdesk.tickets import services
 from tierdesk.tickets.access import access_attachment, access_ticket, visible_attachments
@@ -40,7 +40,6 @@ from tierdesk.tickets.models import Category, Ticket, TimelineEntry
 NUMBER_PATTERN = r"[A-Za-z]{3}[0-9]{7}"
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
 
-PROBLEM = OpenApiResponse(response=OpenApiTypes.OBJECT, description="Problem details (RFC 9457)")
 IF_MATCH = OpenApiParameter(
     "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, description='The ticket version you read, e.g. "3".'
 )
@@ -110,7 +109,9 @@ class TicketViewSet(ScopedViewSet, mixins.ListModelMixin):
         response["Location"] = reverse("api:ticket-detail", kwargs={"number": ticket.number})
         return _with_etag(response, ticket)
 
-    @extend_schema(summary="Read a ticket (recorded in the access log)", responses={200: TicketSerializer, 404: PROBLEM})
+    @extend_schema(
+        summary="Read a ticket (recorded in the access log)", responses={200: TicketSerializer, 404: PROBLEM}
+    )
     def retrieve(self, request: Request, number: str) -> Response:
         ticket = self._ticket(number, log_view=True)
         return _with_etag(Response(TicketSerializer(ticket).data), ticket)
@@ -174,9 +175,7 @@ class TicketViewSet(ScopedViewSet, mixins.ListModelMixin):
     def timeline(self, request: Request, number: str) -> Response:
         ticket = self._ticket(number)
         if request.method == "GET":
-            entries = (
-                TimelineEntry.objects.filter(ticket=ticket).visible_to(self.actor).select_related("author")
-            )
+            entries = TimelineEntry.objects.filter(ticket=ticket).visible_to(self.actor).select_related("author")
             return Response(TimelineEntrySerializer(entries, many=True).data)
         data = TimelineInput(data=request.data, context=self._context())
         data.is_valid(raise_exception=True)
@@ -230,7 +229,8 @@ class TicketViewSet(ScopedViewSet, mixins.ListModelMixin):
 
     @extend_schema(
         summary="Download an attachment",
-        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY, 404: PROBLEM},
+        description="The stored bytes, with the media type sniffed from the content (never the uploader's claim).",
+        responses={(200, "*/*"): OpenApiTypes.BINARY, 404: PROBLEM},
     )
     @action(
         detail=True,
