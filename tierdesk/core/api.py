@@ -120,21 +120,26 @@ def api_server_error(request: HttpRequest) -> JsonResponse:
 
 
 class ProblemSerializer(serializers.Serializer):
-    """The body of every error response (RFC 9457), as `problem()` builds it."""
+    """The body of every error response (RFC 9457)."""
 
-    type = serializers.CharField(help_text='Always "about:blank": the status code says what went wrong.')
-    title = serializers.CharField()
-    status = serializers.IntegerField()
-    detail = serializers.CharField(help_text="What went wrong, readable by a person.")
-    errors = serializers.DictField(
-        child=serializers.JSONField(), required=False, help_text="Invalid input (400): the messages for each field."
-    )
-    allowed = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Illegal transition (409): the statuses allowed now."
-    )
-    current_version = serializers.IntegerField(
-        required=False, help_text="Stale version (412): the version to reload and retry with."
-    )
+    # Describes what `problem()` builds, for the schema; nothing is validated or rendered with it.
+    def get_fields(self) -> dict[str, serializers.Field]:
+        # Declared here, not as class attributes: a field named `errors` would shadow Serializer.errors.
+        return {
+            "type": serializers.CharField(help_text='Always "about:blank": the status code says what went wrong.'),
+            "title": serializers.CharField(),
+            "status": serializers.IntegerField(),
+            "detail": serializers.CharField(help_text="What went wrong, readable by a person."),
+            "errors": serializers.DictField(
+                child=serializers.JSONField(), required=False, help_text="Invalid input (400): messages per field."
+            ),
+            "allowed": serializers.ListField(
+                child=serializers.CharField(), required=False, help_text="Illegal transition (409): statuses allowed."
+            ),
+            "current_version": serializers.IntegerField(
+                required=False, help_text="Stale version (412): the version to reload and retry with."
+            ),
+        }
 
 
 PROBLEM = OpenApiResponse(response=ProblemSerializer, description="Problem details (RFC 9457)")
@@ -150,7 +155,7 @@ class ProblemAutoSchema(AutoSchema):
     served as `application/problem+json`, exactly what `problem_exception_handler` sends.
     """
 
-    def get_description(self) -> str:
+    def get_description(self) -> str:  # type: ignore[override]  # drf-spectacular's signature, not DRF's
         description: str = super().get_description()
         # Docstrings are inherited: a viewset without one must not publish ScopedViewSet's internals.
         return "" if description == get_doc(ScopedViewSet) else description
@@ -170,8 +175,8 @@ class ProblemAutoSchema(AutoSchema):
             expected.add(403)  # CSRF for session clients, or a service refusing the actor
         if "requestBody" in operation:
             expected.add(415)
-        for code in sorted(expected):
-            responses.setdefault(str(code), {})
+        for missing in expected:
+            responses.setdefault(str(missing), {})
         for code, response in responses.items():
             if code.isdigit() and 400 <= int(code) < 500:
                 description = _TITLES.get(int(code)) or response.get("description")
@@ -179,6 +184,7 @@ class ProblemAutoSchema(AutoSchema):
                 response.update(self._get_response_for_code(PROBLEM, code, [PROBLEM_CONTENT_TYPE]))
                 if description:
                     response["description"] = description
+        operation["responses"] = dict(sorted(responses.items()))
         return operation
 
 
