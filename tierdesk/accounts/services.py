@@ -17,15 +17,20 @@ from tierdesk.audit.services import record_event
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, NotFound, PermissionDenied
+from tierdesk.core.unset import UNSET
 from tierdesk.tenancy.models import Department, Organisation, Site
 
 
 def _require_org_access(actor: Actor, organisation_id: int) -> None:
+    """Agents manage the people of organisations they serve; others may not manage people."""
     if actor.user is None:
         return
     scope = scope_for(actor)
-    if not scope.is_agent_side or organisation_id not in scope.organisation_ids:
-        raise NotFound("No such organisation, or you may not manage its people.")
+    if scope.is_agent_side and organisation_id in scope.organisation_ids:
+        return
+    if organisation_id in scope.member_organisation_ids:
+        raise PermissionDenied("Only agents may add or change people; ask the service desk.")
+    raise NotFound("No such organisation, or you may not manage its people.")
 
 
 def _check_places(organisation: Organisation, site: Site | None, department: Department | None) -> None:
@@ -85,17 +90,19 @@ def create_requester(
 
 @dataclass(frozen=True)
 class RequesterChanges:
-    name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    site: Site | None = None
-    department: Department | None = None
-    timezone: str | None = None
-    language: str | None = None
-    is_vip: bool | None = None
+    """Fields to change; UNSET leaves one alone, None clears a site or department."""
+
+    name: str = UNSET
+    email: str = UNSET
+    phone: str = UNSET
+    site: Site | None = UNSET
+    department: Department | None = UNSET
+    timezone: str = UNSET
+    language: str = UNSET
+    is_vip: bool = UNSET
 
     def given(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNSET}
 
 
 @transaction.atomic
@@ -105,6 +112,13 @@ def update_requester(*, actor: Actor, requester: Requester, changes: RequesterCh
     _check_places(requester.organisation, given.get("site"), given.get("department"))
     if "name" in given and not given["name"].strip():
         raise DomainError("A requester needs a name.")
+    if "email" in given:
+        given["email"] = given["email"].strip().lower()
+    if not given.get("email", requester.email) and not given.get("phone", requester.phone):
+        raise DomainError("A requester needs an e-mail address or a phone number.")
+    clash = Requester.objects.filter(organisation_id=requester.organisation_id, email=given.get("email"))
+    if given.get("email") and clash.exclude(pk=requester.pk).exists():
+        raise DomainError(f"Another requester of this organisation already has e-mail {given['email']}.")
     before = {k: str(getattr(requester, k)) for k in given}
     for key, value in given.items():
         setattr(requester, key, value)

@@ -11,8 +11,9 @@ from typing import Any, ClassVar
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.db.models import QuerySet
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
+from django.views.defaults import server_error as django_server_error
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import OpenApiResponse
@@ -111,12 +112,15 @@ def api_not_found(request: HttpRequest, exception: Exception | None = None, **kw
     return JsonResponse(problem(404, f"No API route {request.path}."), status=404, content_type=PROBLEM_CONTENT_TYPE)
 
 
-def api_server_error(request: HttpRequest) -> JsonResponse:
-    return JsonResponse(
-        problem(500, "Internal error; it has been logged.", "Internal server error"),
-        status=500,
-        content_type=PROBLEM_CONTENT_TYPE,
-    )
+def server_error(request: HttpRequest) -> HttpResponse:
+    """handler500: API clients get a problem document, browsers Django's error page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            problem(500, "Internal error; it has been logged.", "Internal server error"),
+            status=500,
+            content_type=PROBLEM_CONTENT_TYPE,
+        )
+    return django_server_error(request)
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -251,7 +255,7 @@ class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
         actor = self.context.get("actor")
         if actor is None:
             raise RuntimeError("ScopedPrimaryKeyField needs the actor in the serializer context")
-        return self.scoped(actor)  # type: ignore[no-any-return]
+        return self.scoped(actor)
 
 
 class DownloadRenderer(JSONRenderer):

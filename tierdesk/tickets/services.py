@@ -20,6 +20,7 @@ from tierdesk.audit.services import record_event
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied, StaleVersion
+from tierdesk.core.unset import UNSET
 from tierdesk.tenancy.models import Site
 from tierdesk.tickets import workflow
 from tierdesk.tickets.choices import (
@@ -70,16 +71,6 @@ AUDITED_FIELDS = (
     "parent_id",
     "resolution_code",
 )
-
-
-class _Unset:
-    """Marks a field a caller did not mention (never a magic value like -1)."""
-
-    def __repr__(self) -> str:
-        return "UNSET"
-
-
-UNSET: Any = _Unset()
 
 
 @dataclass(frozen=True)

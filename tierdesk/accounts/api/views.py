@@ -73,10 +73,10 @@ class RequesterCreateInput(StrictInputSerializer):
 
 class RequesterUpdateInput(StrictInputSerializer):
     name = serializers.CharField(max_length=200, required=False)
-    email = serializers.EmailField(required=False)
-    phone = serializers.CharField(required=False, max_length=40)
-    site = ScopedPrimaryKeyField(model=Site, scoped=_sites, required=False)
-    department = ScopedPrimaryKeyField(model=Department, scoped=_departments, required=False)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    phone = serializers.CharField(required=False, allow_blank=True, max_length=40)
+    site = ScopedPrimaryKeyField(model=Site, scoped=_sites, required=False, allow_null=True)
+    department = ScopedPrimaryKeyField(model=Department, scoped=_departments, required=False, allow_null=True)
     timezone = serializers.CharField(required=False, max_length=64)
     language = serializers.CharField(required=False, max_length=16)
     is_vip = serializers.BooleanField(required=False)
@@ -119,7 +119,7 @@ class MemberSerializer(serializers.Serializer):
 class SupportGroupSerializer(serializers.ModelSerializer):
     email = serializers.EmailField(allow_blank=True, read_only=True)  # "" when the group has no mailbox
     members = MemberSerializer(source="memberships", many=True)
-    serves = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    serves = serializers.PrimaryKeyRelatedField[Organisation](many=True, read_only=True)
 
     class Meta:
         model = SupportGroup
@@ -164,7 +164,7 @@ class ApiTokenViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModel
     serializer_class = ApiTokenSerializer
 
     def scoped_queryset(self, actor: Actor) -> QuerySet[ApiToken]:
-        return ApiToken.objects.filter(user_id=actor.user_id) if actor.user else ApiToken.objects.none()
+        return ApiToken.objects.filter(user=actor.user) if actor.user else ApiToken.objects.none()
 
     @extend_schema(request=TokenCreateInput, responses={201: IssuedTokenSerializer})
     def create(self, request: Request) -> Response:

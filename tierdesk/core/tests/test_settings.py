@@ -53,3 +53,13 @@ def test_development_defaults_generate_a_private_secret(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     key = tmp_path / "secret_key"
     assert key.exists() and len(key.read_text()) > 50 and oct(key.stat().st_mode)[-3:] == "600"
+
+
+def test_api_server_errors_are_problem_documents(rf: object) -> None:
+    from tierdesk.core.api import server_error
+
+    response = server_error(rf.get("/api/v1/tickets/"))  # type: ignore[attr-defined]
+    assert response.status_code == 500 and response["Content-Type"] == "application/problem+json"
+    assert b"Internal server error" in response.content
+    page = server_error(rf.get("/tickets/"))  # type: ignore[attr-defined]
+    assert page.status_code == 500 and page["Content-Type"].startswith("text/html")

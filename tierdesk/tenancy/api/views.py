@@ -15,7 +15,18 @@ from tierdesk.tenancy.models import Organisation, Site
 class OrganisationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Organisation
-        fields = ["id", "name", "slug", "kind", "provider", "email_domain", "timezone", "has_regulated_systems", "is_active", "created_at"]
+        fields = [
+            "id",
+            "name",
+            "slug",
+            "kind",
+            "provider",
+            "email_domain",
+            "timezone",
+            "has_regulated_systems",
+            "is_active",
+            "created_at",
+        ]
         read_only_fields = fields
 
 

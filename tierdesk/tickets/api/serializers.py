@@ -26,7 +26,7 @@ def _agents(actor: Actor) -> Any:
     scope = scope_for(actor)
     return (
         User.objects.filter(
-            organisation_id=scope.provider_id, is_active=True, role__in=["agent", "supervisor", "admin"]
+            organisation_id=scope.provider_id or 0, is_active=True, role__in=["agent", "supervisor", "admin"]
         )
         if scope.is_agent_side
         else User.objects.none()
@@ -67,7 +67,9 @@ class TicketSerializer(serializers.ModelSerializer):
     category = CategoryRef(allow_null=True)
     support_group = GroupRef(allow_null=True)
     assignee = AgentRef(allow_null=True)
-    parent = serializers.SlugRelatedField(slug_field="number", read_only=True, allow_null=True)
+    parent = serializers.SlugRelatedField(  # type: ignore[assignment,var-annotated]
+        slug_field="number", read_only=True, allow_null=True
+    )
     # Declared explicitly: a read-only ModelSerializer field drops `allow_blank`, so the schema
     # would omit the "" that every unresolved ticket carries.
     resolution_code = serializers.ChoiceField(choices=ResolutionCode.choices, allow_blank=True, read_only=True)
@@ -130,7 +132,9 @@ class TicketCreateInput(StrictInputSerializer):
         model=SupportGroup, scoped=lambda a: SupportGroup.objects.visible_to(a), required=False, allow_null=True
     )
     assignee = ScopedPrimaryKeyField(model=User, scoped=_agents, required=False, allow_null=True)
-    parent = ScopedPrimaryKeyField(
+    # "parent" is also DRF's name for a field's enclosing serializer; the metaclass takes the
+    # declared field out of the class, so only the type checker sees the clash.
+    parent = ScopedPrimaryKeyField(  # type: ignore[assignment]
         model=Ticket, scoped=lambda a: Ticket.objects.visible_to(a), required=False, allow_null=True
     )
 
@@ -150,7 +154,9 @@ class TicketUpdateInput(StrictInputSerializer):
     )
     tier = serializers.IntegerField(min_value=1, max_value=4, required=False)
     assignee = ScopedPrimaryKeyField(model=User, scoped=_agents, required=False, allow_null=True)
-    parent = ScopedPrimaryKeyField(
+    # "parent" is also DRF's name for a field's enclosing serializer; the metaclass takes the
+    # declared field out of the class, so only the type checker sees the clash.
+    parent = ScopedPrimaryKeyField(  # type: ignore[assignment]
         model=Ticket, scoped=lambda a: Ticket.objects.visible_to(a), required=False, allow_null=True
     )
 
