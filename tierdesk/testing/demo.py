@@ -325,58 +325,26 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
         User.objects.filter(organisation=provider).update(password=password_hash)
         User.objects.filter(pk__in=[portal_requester.user_id, manager.user_id]).update(password=password_hash)
 
-        everyone = clients
+        # (key, name, tier, served clients, members, vendor?)
+        group_specs = [
+            ("desk", "Service Desk", 1, clients, tier1, False),
+            ("network", "Network", 2, clients, network, False),
+            ("endpoint", "Endpoint & Applications", 2, [bank, studio], endpoint, False),
+            ("clinical", "Clinical Systems", 2, [hospital], clinical, False),
+            ("infra", "Infrastructure Engineering", 3, clients, infra, False),
+            ("vendor", "MedTech Vendor Support", 4, [hospital], vendor, True),
+        ]
         groups = {
-            "desk": accounts.create_support_group(
+            key: accounts.create_support_group(
                 actor=system,
                 provider=provider,
-                name="Service Desk",
-                tier=1,
-                serves=everyone,
-                members=[(a, i == 0) for i, a in enumerate(tier1)],
-                email="desk@northwind.example",
-            ),
-            "network": accounts.create_support_group(
-                actor=system,
-                provider=provider,
-                name="Network",
-                tier=2,
-                serves=everyone,
-                members=[(a, i == 0) for i, a in enumerate(network)],
-            ),
-            "endpoint": accounts.create_support_group(
-                actor=system,
-                provider=provider,
-                name="Endpoint & Applications",
-                tier=2,
-                serves=[bank, studio],
-                members=[(a, i == 0) for i, a in enumerate(endpoint)],
-            ),
-            "clinical": accounts.create_support_group(
-                actor=system,
-                provider=provider,
-                name="Clinical Systems",
-                tier=2,
-                serves=[hospital],
-                members=[(a, i == 0) for i, a in enumerate(clinical)],
-            ),
-            "infra": accounts.create_support_group(
-                actor=system,
-                provider=provider,
-                name="Infrastructure Engineering",
-                tier=3,
-                serves=everyone,
-                members=[(a, i == 0) for i, a in enumerate(infra)],
-            ),
-            "vendor": accounts.create_support_group(
-                actor=system,
-                provider=provider,
-                name="MedTech Vendor Support",
-                tier=4,
-                serves=[hospital],
-                members=[(vendor[0], True)],
-                is_vendor=True,
-            ),
+                name=name,
+                tier=tier,
+                serves=served,
+                members=[(member, i == 0) for i, member in enumerate(members)],  # the first one leads
+                is_vendor=is_vendor,
+            )
+            for key, name, tier, served, members, is_vendor in group_specs
         }
         progress(f"{User.objects.filter(organisation=provider).count()} agents in {len(groups)} support groups")
 

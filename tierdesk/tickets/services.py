@@ -173,6 +173,18 @@ def _timeline(
     )
 
 
+def _history(ticket: Ticket, actor: Actor, field: str, old: str, new: str) -> None:
+    FieldChange.objects.create(
+        organisation_id=ticket.organisation_id,
+        ticket=ticket,
+        actor=actor.user,
+        actor_label=actor.label,
+        field=field,
+        old_value=old,
+        new_value=new,
+    )
+
+
 def _channel_of(actor: Actor, ticket: Ticket) -> str:
     return {"api": Channel.API, "email": Channel.EMAIL, "monitoring": Channel.MONITORING}.get(
         actor.via, Channel.PORTAL if actor.user is None or not scope_for(actor).is_agent_side else ticket.channel
@@ -184,15 +196,7 @@ def _record_changes(actor: Actor, ticket: Ticket, before: dict[str, Any], labels
     changed = [name for name in AUDITED_FIELDS if before[name] != getattr(ticket, name)]
     for name in changed:
         new_label = _display(ticket, name)
-        FieldChange.objects.create(
-            organisation_id=ticket.organisation_id,
-            ticket=ticket,
-            actor=actor.user,
-            actor_label=actor.label,
-            field=name.removesuffix("_id"),
-            old_value=labels.get(name, ""),
-            new_value=new_label,
-        )
+        _history(ticket, actor, name.removesuffix("_id"), labels.get(name, ""), new_label)
     events = {
         "assignee_id": "assigned",
         "support_group_id": "group_changed",
@@ -392,15 +396,7 @@ def update_ticket(*, actor: Actor, ticket: Ticket, changes: TicketChanges, expec
 
     changed = _record_changes(actor, ticket, before, labels)
     if description_changed:
-        FieldChange.objects.create(
-            organisation_id=ticket.organisation_id,
-            ticket=ticket,
-            actor=actor.user,
-            actor_label=actor.label,
-            field="description",
-            old_value=old_description,
-            new_value=ticket.description,
-        )
+        _history(ticket, actor, "description", old_description, ticket.description)
     if not changed and not description_changed:
         return ticket
     if "status" in changed:
@@ -493,15 +489,7 @@ def transition(
     if to_status in workflow.TERMINAL:
         ticket.closed_at = now
         update.append("closed_at")
-    FieldChange.objects.create(
-        organisation_id=ticket.organisation_id,
-        ticket=ticket,
-        actor=actor.user,
-        actor_label=actor.label,
-        field="status",
-        old_value=current,
-        new_value=to_status,
-    )
+    _history(ticket, actor, "status", current, to_status)
     event = "reopened" if workflow.is_reopen(current, to_status) else "status_changed"
     data: dict[str, Any] = {"old": current, "new": to_status}
     if reason:
