@@ -60,7 +60,7 @@ def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
 def attachment_download(request: HttpRequest, number: str, attachment_id: int) -> FileResponse:
     actor = Actor.from_request(request)
     try:
-        ticket = access_ticket(actor, number=number)
+        ticket = access_ticket(actor, number=number, log_view=True)
         attachment = access_attachment(actor, ticket=ticket, pk=attachment_id)
     except NotFound as exc:
         raise Http404(exc.detail) from exc

@@ -35,3 +35,12 @@ def test_refused_view_is_not_logged_as_access(world: World) -> None:
     response = api_client_for(world.other_requester_user).get(f"/api/v1/tickets/{ticket.number}/")
     assert response.status_code == 404
     assert not TicketAccess.objects.exists()
+
+
+def test_reading_the_timeline_or_a_file_is_logged(world: World) -> None:
+    ticket = open_ticket(world.requester)
+    client = api_client_for(world.agent)
+    client.get(f"/api/v1/tickets/{ticket.number}/timeline/")
+    assert TicketAccess.objects.filter(ticket_id=ticket.pk).count() == 1
+    client.post(f"/api/v1/tickets/{ticket.number}/timeline/", {"kind": "note", "body": "x"}, format="json")
+    assert TicketAccess.objects.filter(ticket_id=ticket.pk).count() == 1  # a write is audited, not logged twice

@@ -173,7 +173,8 @@ class TicketViewSet(ScopedViewSet, mixins.ListModelMixin):
     )
     @action(detail=True, methods=["get", "post"], pagination_class=None, filterset_class=None)
     def timeline(self, request: Request, number: str) -> Response:
-        ticket = self._ticket(number)
+        # Reading the conversation is reading the ticket: it goes to the access log.
+        ticket = self._ticket(number, log_view=request.method == "GET")
         if request.method == "GET":
             entries = TimelineEntry.objects.filter(ticket=ticket).visible_to(self.actor).select_related("author")
             return Response(TimelineEntrySerializer(entries, many=True).data)
@@ -242,7 +243,7 @@ class TicketViewSet(ScopedViewSet, mixins.ListModelMixin):
         filterset_class=None,
     )
     def download(self, request: Request, number: str, attachment_id: str) -> FileResponse:
-        ticket = self._ticket(number)
+        ticket = self._ticket(number, log_view=True)
         attachment = access_attachment(self.actor, ticket=ticket, pk=int(attachment_id))
         return attachment_response(attachment)
 
