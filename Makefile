@@ -7,10 +7,12 @@ PYTEST_ARGS ?=
 
 .PHONY: install run test test-postgres check lint typecheck migrations-check schema schema-check bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml package.json package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@# Front-end packages (htmx, Bootstrap) from the npm registry, served locally by Django.
+	npm ci --no-audit --no-fund --loglevel=error
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -21,8 +23,9 @@ run: install
 	$(BIN)/tierdesk demo-data
 	$(BIN)/tierdesk run --host 127.0.0.1 --port 8000
 
-## The default suite on SQLite.
+## The default suite on SQLite (browser tests run when /usr/bin/chromium exists).
 test: install
+	@test -x /usr/bin/chromium || echo "note: browser tests will be skipped: no /usr/bin/chromium (apt-get install chromium)"
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 ## The same suite against PostgreSQL (DATABASE_URL must point at a server).
@@ -55,4 +58,4 @@ bench: install
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var node_modules test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -1,11 +1,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.routers import DefaultRouter
 
 from tierdesk.accounts.api.views import ApiTokenViewSet, PersonViewSet, SupportGroupViewSet
+from tierdesk.accounts.views import home
 from tierdesk.core.api import api_not_found
 from tierdesk.tenancy.api.views import OrganisationViewSet, SiteViewSet
 from tierdesk.tickets.api.views import CategoryViewSet, TicketViewSet
@@ -26,7 +26,7 @@ router.register("tokens", ApiTokenViewSet, basename="token")
 api_v1 = ([*router.urls, path("<path:rest>", api_not_found)], "api")
 
 urlpatterns = [
-    path("", RedirectView.as_view(pattern_name="tickets:list", permanent=False)),
+    path("", home, name="home"),
     path("login/", auth_views.LoginView.as_view(template_name="registration/login.html"), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("tickets/", include("tierdesk.tickets.urls")),

@@ -72,3 +72,25 @@ class Department(TenantModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Announcement(TenantModel):
+    """A banner shown to an organisation's requesters in the portal (e.g. a major incident)."""
+
+    class Severity(models.TextChoices):
+        INFO = "info", "Information"
+        WARNING = "warning", "Warning"
+        OUTAGE = "outage", "Outage"
+
+    title = models.CharField(max_length=200)
+    body = models.TextField(blank=True)
+    severity = models.CharField(max_length=16, choices=Severity.choices, default=Severity.INFO)
+    starts_at = models.DateTimeField()
+    ends_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+        indexes = [models.Index(fields=["organisation", "starts_at"], name="announcement_org_start")]
+
+    def __str__(self) -> str:
+        return self.title

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 
@@ -94,6 +96,12 @@ class Ticket(TenantModel):
     resolution_code = models.CharField(max_length=32, choices=ResolutionCode.choices, blank=True)
     resolution_notes = models.TextField(blank=True)
     reopen_count = models.PositiveSmallIntegerField(default=0)
+    resolved_on_first_contact = models.BooleanField(
+        default=False, help_text="Resolved during the contact that opened it (e.g. on the call)."
+    )
+    watchers: models.ManyToManyField[Any, Any] = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, through="TicketWatcher", related_name="watched_tickets"
+    )
 
     objects = TicketQuerySet.as_manager()
 
@@ -189,3 +197,49 @@ class Attachment(TenantModel):
 
     def __str__(self) -> str:
         return self.filename
+
+
+class TicketWatcher(models.Model):
+    """An agent who follows a ticket without owning it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="watcher_links")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["ticket", "user"], name="watcher_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} watches {self.ticket_id}"
+
+
+class SatisfactionRating(TenantModel):
+    """The requester's rating of a resolution, 1 to 5, for satisfaction reports."""
+
+    ticket = models.OneToOneField(Ticket, on_delete=models.CASCADE, related_name="satisfaction")
+    requester = models.ForeignKey("accounts.Requester", on_delete=models.PROTECT, related_name="+")
+    score = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organisation", "created_at"], name="rating_org_created")]
+        constraints = [models.CheckConstraint(condition=models.Q(score__gte=1, score__lte=5), name="rating_1_to_5")]
+
+    def __str__(self) -> str:
+        return f"{self.score}/5 for ticket {self.ticket_id}"
+
+
+class SavedView(models.Model):
+    """A personal console view: a name and the FilterSet query it stands for."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=1000, help_text="The list's query string, e.g. status=new&priority=1.")
+    created_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="saved_view_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name

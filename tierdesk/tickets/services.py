@@ -39,8 +39,11 @@ from tierdesk.tickets.models import (
     Category,
     FieldChange,
     PriorityRule,
+    SatisfactionRating,
+    SavedView,
     Ticket,
     TicketNumberSequence,
+    TicketWatcher,
     TimelineEntry,
 )
 
@@ -632,3 +635,118 @@ def add_attachment(
         {"attachment_id": attachment.pk, "filename": attachment.filename, "sha256": sha256, "size": size},
     )
     return attachment
+
+
+@transaction.atomic
+def log_call(
+    *,
+    actor: Actor,
+    requester: Requester,
+    title: str,
+    notes: str = "",
+    category: Category | None = None,
+    impact: str = Level.MEDIUM,
+    urgency: str = Level.MEDIUM,
+    site: Site | None = None,
+    ticket_type: str = TicketType.INCIDENT,
+    resolved_on_call: bool = False,
+    resolution_code: str = ResolutionCode.FIXED,
+) -> Ticket:
+    """A phone call logged by the agent who took it: the ticket is theirs from the start.
+
+    "Resolved on the call" resolves it at once and marks it resolved at first contact.
+    """
+    _require_agent_side(actor, "log calls")
+    if actor.user is None:
+        raise PermissionDenied("A call is logged by the agent who took it.")
+    group = (
+        SupportGroup.objects.filter(memberships__agent=actor.user, is_active=True, serves=requester.organisation_id)
+        .order_by("tier", "name")
+        .first()
+    )
+    ticket = open_ticket(
+        actor=actor,
+        requester=requester,
+        title=title,
+        description=notes,
+        ticket_type=ticket_type,
+        channel=Channel.PHONE,
+        category=category,
+        impact=impact,
+        urgency=urgency,
+        site=site,
+        support_group=group,
+        assignee=actor.user if group is not None else None,
+    )
+    if not resolved_on_call:
+        return ticket
+    ticket = transition(
+        actor=actor,
+        ticket=ticket,
+        to_status=TicketStatus.RESOLVED,
+        resolution_code=resolution_code,
+        resolution_notes=notes or "Resolved on the call.",
+    )
+    ticket.resolved_on_first_contact = True
+    _save(ticket, ["resolved_on_first_contact"])
+    _audit(actor, "ticket.resolved_on_first_contact", ticket, None, {"resolved_on_first_contact": True})
+    return ticket
+
+
+@transaction.atomic
+def set_watching(*, actor: Actor, ticket: Ticket, watching: bool) -> bool:
+    """The acting agent starts or stops watching a ticket; returns whether they now watch it."""
+    _require_agent_side(actor, "watch tickets")
+    if actor.user is None:
+        raise PermissionDenied("Only people watch tickets.")
+    ticket = _lock(actor, ticket, None)
+    if watching:
+        _, created = TicketWatcher.objects.get_or_create(ticket=ticket, user=actor.user)
+        changed = created
+    else:
+        changed = TicketWatcher.objects.filter(ticket=ticket, user=actor.user).delete()[0] > 0
+    if changed:
+        _audit(actor, "ticket.watched" if watching else "ticket.unwatched", ticket, None, {"user_id": actor.user.pk})
+    return watching
+
+
+@transaction.atomic
+def rate_resolution(*, actor: Actor, ticket: Ticket, score: int, comment: str = "") -> SatisfactionRating:
+    """The requester rates how their ticket was resolved (1 to 5); a second rating replaces the first."""
+    scope = scope_for(actor)
+    if actor.user is None or scope.requester_id != ticket.requester_id:
+        raise PermissionDenied("Only the requester of a ticket may rate its resolution.")
+    if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
+        raise DomainError("A ticket can be rated once it is resolved.")
+    if score not in range(1, 6):
+        raise DomainError("The rating must be a whole number from 1 to 5.")
+    rating, _ = SatisfactionRating.objects.update_or_create(
+        ticket=ticket,
+        defaults={
+            "organisation_id": ticket.organisation_id,
+            "requester_id": ticket.requester_id,
+            "score": score,
+            "comment": comment.strip(),
+        },
+    )
+    _timeline(ticket, actor, TimelineKind.EVENT, event="rated", data={"score": score})
+    _audit(actor, "ticket.rated", ticket, None, {"score": score})
+    return rating
+
+
+@transaction.atomic
+def save_view(*, actor: Actor, name: str, query: str) -> SavedView:
+    """Save (or overwrite) a personal console view."""
+    _require_agent_side(actor, "save console views")
+    if actor.user is None or not name.strip():
+        raise DomainError("A saved view needs a name.")
+    view, _ = SavedView.objects.update_or_create(
+        user=actor.user, name=name.strip()[:80], defaults={"query": query.lstrip("?")[:1000]}
+    )
+    return view
+
+
+@transaction.atomic
+def delete_view(*, actor: Actor, view_id: int) -> None:
+    if actor.user is None or SavedView.objects.filter(user=actor.user, pk=view_id).delete()[0] == 0:
+        raise NotFound("No such saved view.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.test import Client
 
 from tierdesk.audit.models import TicketAccess
-from tierdesk.testing.factories import PASSWORD, open_ticket
+from tierdesk.testing.factories import open_ticket
 from tierdesk.testing.fixtures import World, api_client_for
 
 
@@ -23,7 +23,7 @@ def test_api_detail_is_logged_list_is_not(world: World) -> None:
 def test_web_ticket_page_is_logged(world: World) -> None:
     ticket = open_ticket(world.requester)
     browser = Client()
-    assert browser.login(email=world.requester_user.email, password=PASSWORD)
+    browser.force_login(world.requester_user)
     response = browser.get(f"/tickets/{ticket.number}/")
     assert response.status_code == 200
     access = TicketAccess.objects.get()

@@ -6,7 +6,7 @@ from django.test import Client
 
 from tierdesk.accounts.models import ApiToken, hash_token
 from tierdesk.core.actor import Actor
-from tierdesk.testing.factories import PASSWORD, open_ticket
+from tierdesk.testing.factories import open_ticket
 from tierdesk.testing.fixtures import World, api_client_for
 from tierdesk.tickets import services
 from tierdesk.tickets.models import Ticket
@@ -78,7 +78,7 @@ def test_tokens_are_hashed_and_revocable(world: World) -> None:
 
 def test_session_writes_need_csrf(world: World) -> None:
     browser = Client(enforce_csrf_checks=True)
-    browser.login(email=world.agent.email, password=PASSWORD)
+    browser.force_login(world.agent)
     response = browser.post(
         "/api/v1/tickets/", {"requester": world.requester.pk, "title": "x"}, content_type="application/json"
     )
@@ -143,7 +143,7 @@ def test_html_is_stored_as_given_and_rendered_escaped(world: World) -> None:
     services.reply(actor=Actor(user=world.agent), ticket=ticket, body=XSS)
     assert api_client_for(world.agent).get(f"/api/v1/tickets/{ticket.number}/").json()["title"] == XSS
     browser = Client()
-    browser.login(email=world.agent.email, password=PASSWORD)
+    browser.force_login(world.agent)
     for url in ("/tickets/", f"/tickets/{ticket.number}/"):
         html = browser.get(url).content.decode()
         assert "<script>alert(2)</script>" not in html and "<img src=x" not in html

@@ -9,7 +9,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
 from tierdesk.core.actor import Actor
-from tierdesk.testing.factories import PASSWORD, open_ticket
+from tierdesk.testing.factories import open_ticket
 from tierdesk.testing.fixtures import World, api_client_for
 from tierdesk.tickets import services
 from tierdesk.tickets.models import Attachment
@@ -73,7 +73,7 @@ def test_only_people_who_see_the_ticket_may_download(world: World) -> None:
     assert api_client_for(world.other_requester_user).get(url).status_code == 404
     assert api_client_for(world.other_provider_agent).get(url).status_code == 404
     browser = Client()
-    browser.login(email=world.other_requester_user.email, password=PASSWORD)
+    browser.force_login(world.other_requester_user)
     attachment = Attachment.objects.get()
     assert browser.get(f"/tickets/{ticket.number}/attachments/{attachment.pk}/").status_code == 404
 

@@ -10,7 +10,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tierdesk.core.actor import Actor
-from tierdesk.testing.factories import PASSWORD, open_ticket
+from tierdesk.testing.factories import open_ticket
 from tierdesk.testing.fixtures import World, api_client_for
 from tierdesk.tickets import services
 from tierdesk.tickets.models import Category
@@ -61,6 +61,6 @@ def test_api_ticket_detail(world: World) -> None:
 def test_web_ticket_list(world: World, n: int) -> None:
     _tickets(world, n)
     browser = Client()
-    browser.login(email=world.agent.email, password=PASSWORD)
+    browser.force_login(world.agent)
     browser.get("/tickets/")
     assert _count(lambda: browser.get("/tickets/")) == WEB_LIST_QUERIES

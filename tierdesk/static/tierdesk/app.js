@@ -1,0 +1,2 @@
+// Tierdesk's own behaviour. No inline scripts anywhere (CSP: script-src 'self').
+"use strict";
