@@ -12,6 +12,4 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 # The one periodic schedule of the project; later issues (SLA sweep) add entries here.
-app.conf.beat_schedule = {
-    "refresh-planner-statistics": {"task": "tierdesk.core.refresh_planner_statistics", "schedule": 6 * 3600.0},
-}
+app.conf.beat_schedule = {}

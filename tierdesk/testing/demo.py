@@ -19,7 +19,6 @@ from tierdesk.accounts.choices import Role
 from tierdesk.accounts.models import Requester, SupportGroup, User
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
-from tierdesk.core.db import refresh_planner_statistics
 from tierdesk.tenancy import services as tenancy
 from tierdesk.tenancy.choices import OrganisationKind
 from tierdesk.tenancy.models import Organisation, Site
@@ -222,7 +221,6 @@ def load(progress: Callable[[str], None] = lambda _: None, ticket_count: int = 3
         return DemoResult(created=False, logins=logins(), tickets=Ticket.objects.count())
     with transaction.atomic():
         result = _build(progress, ticket_count)
-    refresh_planner_statistics()
     return result
 
 

@@ -20,7 +20,7 @@ TICKET_NUMBER = re.compile(r"[A-Za-z]{3}[0-9]{7}")
 class TicketQuerySet(models.QuerySet["Ticket"]):
     def visible_to(self, actor: Actor) -> TicketQuerySet:
         scope = scope_for(actor)
-        q = models.Q(organisation_id__in=scope.organisation_ids)
+        q = models.Q(organisation_id__in_scope=scope.organisation_ids)
         if scope.requester_id is not None:
             q |= models.Q(requester_id=scope.requester_id)
         return self.filter(q)

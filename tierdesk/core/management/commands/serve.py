@@ -6,8 +6,6 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
 
-from tierdesk.core.db import refresh_planner_statistics
-
 
 class Command(BaseCommand):
     help = (
@@ -29,7 +27,6 @@ class Command(BaseCommand):
 
         if not options["no_migrate"]:
             call_command("migrate", interactive=False, verbosity=0)
-        refresh_planner_statistics()
         if not settings.PRODUCTION:
             call_command("collectstatic", interactive=False, verbosity=0)
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
