@@ -1,4 +1,4 @@
-"""One backend's figures: migrate, seed, time the ticket list, time ticket creation.
+"""One backend's figures: migrate, seed, time the ticket list and the console pages, time ticket creation.
 
 Run by `python -m benchmarks` with the environment already pointing at the database; not
 meant to be run against a database you care about (it writes 100,000 tickets).
@@ -97,6 +97,7 @@ def main() -> None:
     from django.db import connection
     from rest_framework.test import APIClient
 
+    from benchmarks import console_pages
     from benchmarks.seed import build_world, seed_tickets
     from tierdesk.audit.models import AuditEvent
     from tierdesk.tickets.models import Ticket, TimelineEntry
@@ -144,6 +145,8 @@ def main() -> None:
             f"  {label:<44} {timing.ms(0.50):>8.1f} {timing.ms(0.95):>8.1f} {timing.rows:>5} "
             f"{timing.queries:>8} {len(timing.samples):>8}"
         )
+
+    console_pages.report(world)
 
     requesters = cycle([r.pk for org in world.served for r in world.requesters[org.pk]])
 

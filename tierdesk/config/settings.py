@@ -71,6 +71,8 @@ INSTALLED_APPS = [
     "tierdesk.tenancy",
     "tierdesk.accounts",
     "tierdesk.tickets",
+    "tierdesk.console",
+    "tierdesk.portal",
 ]
 
 MIDDLEWARE = [
@@ -162,7 +164,7 @@ AXES_USERNAME_FORM_FIELD = "username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked.html"
 AXES_VERBOSE = False
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "tickets:list"
+LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

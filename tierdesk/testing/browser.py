@@ -97,6 +97,10 @@ def open_session(browser: Any, base_url: str) -> BrowserSession:
 @pytest.fixture
 def session(browser: Any, live_server: Any) -> Iterator[BrowserSession]:
     """A fresh browser context against the live test server; fails the test on page problems."""
+    yield from _session(browser, live_server)
+
+
+def _session(browser: Any, live_server: Any) -> Iterator[BrowserSession]:
     current = open_session(browser, live_server.url)
     yield current
     current.page.context.close()
@@ -105,7 +109,10 @@ def session(browser: Any, live_server: Any) -> Iterator[BrowserSession]:
 
 @pytest.fixture
 def second_session(browser: Any, live_server: Any) -> Iterator[BrowserSession]:
-    current = open_session(browser, live_server.url)
-    yield current
-    current.page.context.close()
-    current.problems.assert_none()
+    """Another person (or the same person in another window) in the same test."""
+    yield from _session(browser, live_server)
+
+
+@pytest.fixture
+def third_session(browser: Any, live_server: Any) -> Iterator[BrowserSession]:
+    yield from _session(browser, live_server)

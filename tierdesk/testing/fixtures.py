@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from importlib import import_module
 from pathlib import Path
 
 import pytest
+from django.apps import apps
 from rest_framework.test import APIClient
 
 from tierdesk.accounts.choices import Role
@@ -15,6 +17,7 @@ from tierdesk.accounts.services import issue_api_token
 from tierdesk.core.actor import Actor
 from tierdesk.tenancy.models import Organisation, Site
 from tierdesk.testing import factories as f
+from tierdesk.tickets.models import Category
 
 
 @dataclass
@@ -43,8 +46,18 @@ def _media_root(settings: object, tmp_path: Path) -> None:
     settings.MEDIA_ROOT = str(tmp_path / "media")  # type: ignore[attr-defined]
 
 
+def ensure_migration_seed() -> None:
+    """What migrations seed (category tree, priority matrix, number counters).
+
+    Transactional tests (the browser tests) empty every table when they end, seeded rows
+    included; tests that run after them on the same database get the seed back here."""
+    if not Category.objects.exists():
+        import_module("tierdesk.tickets.migrations.0002_seed").seed(apps, None)
+
+
 @pytest.fixture
 def world(db: None) -> World:
+    ensure_migration_seed()
     provider = f.ProviderFactory.create(name="Northwind", slug="northwind-test")
     client = f.ClientFactory.create(name="Hospital", slug="hospital", provider=provider)
     other_client = f.ClientFactory.create(name="Bank", slug="bank", provider=provider)

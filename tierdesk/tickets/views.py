@@ -1,59 +1,35 @@
-"""Minimal web pages: the list of my visible tickets and a ticket page.
+"""/tickets/ links: each person to their own interface, and the shared attachment download.
 
-The full agent console and portal are their own issue; these prove the server runs and
-already go through the same scoped access layer and FilterSet as the API.
+Agents work in the console (/console/), requesters in the portal (/portal/); a ticket
+link in an e-mail or a note works for both.
 """
 
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.http import FileResponse, Http404, HttpRequest, HttpResponseRedirect
+from django.urls import reverse
 
 from tierdesk.accounts.scope import scope_for
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import NotFound
-from tierdesk.tickets.access import access_attachment, access_ticket, visible_attachments
+from tierdesk.tickets.access import access_attachment, access_ticket
 from tierdesk.tickets.api.views import attachment_response
-from tierdesk.tickets.filters import TicketFilterSet
-from tierdesk.tickets.models import Ticket, TimelineEntry
-
-PAGE_SIZE = 50
 
 
 @login_required
-def ticket_list(request: HttpRequest) -> HttpResponse:
-    actor = Actor.from_request(request)
-    filters = TicketFilterSet(request.GET or None, queryset=Ticket.objects.visible_to(actor).for_list())
-    page = Paginator(filters.qs.order_by("-created_at", "-id"), PAGE_SIZE).get_page(request.GET.get("page"))
-    query = request.GET.copy()
-    query.pop("page", None)
-    return render(
-        request,
-        "tickets/list.html",
-        {"filters": filters, "page": page, "query": query.urlencode(), "is_agent_side": scope_for(actor).is_agent_side},
-    )
+def ticket_list(request: HttpRequest) -> HttpResponseRedirect:
+    if scope_for(Actor.from_request(request)).is_agent_side:
+        given = request.GET.urlencode()
+        return HttpResponseRedirect(reverse("console:queue") + (f"?queue=all&{given}" if given else ""))
+    return HttpResponseRedirect(reverse("portal:my_tickets"))
 
 
 @login_required
-def ticket_detail(request: HttpRequest, number: str) -> HttpResponse:
-    actor = Actor.from_request(request)
-    try:
-        ticket = access_ticket(actor, number=number, log_view=True)
-    except NotFound as exc:
-        raise Http404(exc.detail) from exc
-    timeline = TimelineEntry.objects.filter(ticket=ticket).visible_to(actor).select_related("author")
-    return render(
-        request,
-        "tickets/detail.html",
-        {
-            "ticket": ticket,
-            "timeline": timeline,
-            "attachments": visible_attachments(actor, ticket),
-            "is_agent_side": scope_for(actor).is_agent_side,
-        },
-    )
+def ticket_detail(request: HttpRequest, number: str) -> HttpResponseRedirect:
+    # The page redirected to checks scope (404) and writes the access log itself.
+    name = "console:ticket" if scope_for(Actor.from_request(request)).is_agent_side else "portal:ticket"
+    return HttpResponseRedirect(reverse(name, kwargs={"number": number}))
 
 
 @login_required

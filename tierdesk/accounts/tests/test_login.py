@@ -31,6 +31,6 @@ def test_session_cookie_is_httponly(world: World) -> None:
     client = Client()
     _sign_in(client, world.agent.email, PASSWORD)
     assert client.cookies["sessionid"]["httponly"]
-    assert client.get("/tickets/")["X-Frame-Options"] == "DENY"
-    csp = client.get("/tickets/")["Content-Security-Policy"]
+    assert client.get("/console/")["X-Frame-Options"] == "DENY"
+    csp = client.get("/console/")["Content-Security-Policy"]
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp and "frame-ancestors 'none'" in csp

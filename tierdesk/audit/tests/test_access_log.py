@@ -24,7 +24,7 @@ def test_web_ticket_page_is_logged(world: World) -> None:
     ticket = open_ticket(world.requester)
     browser = Client()
     browser.force_login(world.requester_user)
-    response = browser.get(f"/tickets/{ticket.number}/")
+    response = browser.get(f"/portal/tickets/{ticket.number}/")
     assert response.status_code == 200
     access = TicketAccess.objects.get()
     assert (access.user_id, access.ticket_number, access.via) == (world.requester_user.pk, ticket.number, "web")

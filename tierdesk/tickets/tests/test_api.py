@@ -142,10 +142,19 @@ def test_html_is_stored_as_given_and_rendered_escaped(world: World) -> None:
     ticket = open_ticket(world.requester, title=XSS, description=XSS)
     services.reply(actor=Actor(user=world.agent), ticket=ticket, body=XSS)
     assert api_client_for(world.agent).get(f"/api/v1/tickets/{ticket.number}/").json()["title"] == XSS
-    browser = Client()
-    browser.force_login(world.agent)
-    for url in ("/tickets/", f"/tickets/{ticket.number}/"):
-        html = browser.get(url).content.decode()
+    agent, requester = Client(), Client()
+    agent.force_login(world.agent)
+    requester.force_login(world.requester_user)
+    pages = [
+        (agent, "/console/?queue=all"),
+        (agent, f"/console/tickets/{ticket.number}/"),
+        (requester, "/portal/"),
+        (requester, f"/portal/tickets/{ticket.number}/"),
+    ]
+    for browser, url in pages:
+        response = browser.get(url)
+        assert response.status_code == 200, url
+        html = response.content.decode()
         assert "<script>alert(2)</script>" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
 

@@ -6,7 +6,6 @@ from typing import Any
 
 import pytest
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from tierdesk.core.actor import Actor
@@ -19,7 +18,7 @@ from tierdesk.tickets.models import Category
 API_LIST_QUERIES = 4
 # Token, scope (2), the ticket with its relations, the access-log append (head, insert, head).
 API_DETAIL_QUERIES = 7
-# Session, user, scope (2), count, page.
+# Session, user, scope (2: organisation, requester), count, page.
 WEB_LIST_QUERIES = 6
 
 
@@ -55,12 +54,3 @@ def test_api_ticket_detail(world: World) -> None:
     client.get("/api/v1/tickets/")
     number = client.get("/api/v1/tickets/").json()["results"][0]["number"]
     assert _count(lambda: client.get(f"/api/v1/tickets/{number}/")) == API_DETAIL_QUERIES
-
-
-@pytest.mark.parametrize("n", [3, 30])
-def test_web_ticket_list(world: World, n: int) -> None:
-    _tickets(world, n)
-    browser = Client()
-    browser.force_login(world.agent)
-    browser.get("/tickets/")
-    assert _count(lambda: browser.get("/tickets/")) == WEB_LIST_QUERIES

@@ -1,0 +1,27 @@
+from django.urls import path
+
+from tierdesk.console import views
+
+app_name = "console"
+
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("counts/", views.queue_counts, name="counts"),
+    path("bulk/", views.bulk, name="bulk"),
+    path("views/", views.save_view, name="save_view"),
+    path("views/<int:view_id>/delete/", views.delete_view, name="delete_view"),
+    path("calls/new/", views.log_call, name="log_call"),
+    path("calls/callers/", views.caller_search, name="caller_search"),
+    path("calls/callers/<int:pk>/", views.caller_card, name="caller_card"),
+    path("tickets/<str:number>/", views.ticket_page, name="ticket"),
+    path("tickets/<str:number>/regions/", views.regions, name="regions"),
+    path("tickets/<str:number>/status/", views.change_status, name="status"),
+    path("tickets/<str:number>/priority/", views.change_priority, name="priority"),
+    path("tickets/<str:number>/category/", views.change_category, name="category"),
+    path("tickets/<str:number>/group/", views.change_group, name="group"),
+    path("tickets/<str:number>/assignee/", views.change_assignee, name="assignee"),
+    path("tickets/<str:number>/assign-to-me/", views.assign_to_me, name="assign_to_me"),
+    path("tickets/<str:number>/watch/", views.watch, name="watch"),
+    path("tickets/<str:number>/compose/", views.compose, name="compose"),
+    path("tickets/<str:number>/attachments/", views.upload, name="upload"),
+]
