@@ -327,42 +327,60 @@ def confirm(request: HttpRequest, actor: Actor, number: str) -> HttpResponseBase
     return _done(request, ticket, "Thank you for confirming; the ticket is closed.")
 
 
+def _requester_transition(
+    request: HttpRequest,
+    actor: Actor,
+    number: str,
+    form: ReopenForm | CancelForm,
+    form_key: str,
+    to_status: str,
+    default_reason: str,
+    done: str,
+) -> HttpResponseBase:
+    """Reopen or withdraw: a reason form, one transition, the page again with any refusal explained."""
+    ticket = _access(actor, number)
+    if not form.is_valid():
+        return _ticket_page(request, actor, ticket, forms={form_key: form})
+    try:
+        services.transition(
+            actor=actor,
+            ticket=ticket,
+            to_status=to_status,
+            reason=form.cleaned_data["reason"].strip() or default_reason,
+        )
+    except DomainError as exc:
+        return _ticket_page(request, actor, ticket, forms={form_key: form}, error=_explain(exc, ticket))
+    return _done(request, ticket, done)
+
+
 @requester_page
 @require_POST
 def reopen(request: HttpRequest, actor: Actor, number: str) -> HttpResponseBase:
-    ticket = _access(actor, number)
-    form = ReopenForm(request.POST)
-    if form.is_valid():
-        try:
-            services.transition(
-                actor=actor,
-                ticket=ticket,
-                to_status=TicketStatus.IN_PROGRESS,
-                reason=form.cleaned_data["reason"].strip() or "reopened by requester",
-            )
-        except DomainError as exc:
-            return _ticket_page(request, actor, ticket, forms={"reopen_form": form}, error=_explain(exc, ticket))
-        return _done(request, ticket, "The ticket is open again; the service desk will pick it up.")
-    return _ticket_page(request, actor, ticket, forms={"reopen_form": form})
+    return _requester_transition(
+        request,
+        actor,
+        number,
+        ReopenForm(request.POST),
+        "reopen_form",
+        TicketStatus.IN_PROGRESS,
+        "reopened by requester",
+        "The ticket is open again; the service desk will pick it up.",
+    )
 
 
 @requester_page
 @require_POST
 def cancel(request: HttpRequest, actor: Actor, number: str) -> HttpResponseBase:
-    ticket = _access(actor, number)
-    form = CancelForm(request.POST)
-    if form.is_valid():
-        try:
-            services.transition(
-                actor=actor,
-                ticket=ticket,
-                to_status=TicketStatus.CANCELLED,
-                reason=form.cleaned_data["reason"].strip() or "withdrawn by requester",
-            )
-        except DomainError as exc:
-            return _ticket_page(request, actor, ticket, forms={"cancel_form": form}, error=_explain(exc, ticket))
-        return _done(request, ticket, "You withdrew the ticket.")
-    return _ticket_page(request, actor, ticket, forms={"cancel_form": form})
+    return _requester_transition(
+        request,
+        actor,
+        number,
+        CancelForm(request.POST),
+        "cancel_form",
+        TicketStatus.CANCELLED,
+        "withdrawn by requester",
+        "You withdrew the ticket.",
+    )
 
 
 @requester_page
