@@ -17,6 +17,7 @@ from tierdesk.audit.services import record_event
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, NotFound, PermissionDenied
+from tierdesk.core.models import check_lengths
 from tierdesk.core.unset import UNSET
 from tierdesk.tenancy.models import Department, Organisation, Site
 
@@ -65,7 +66,7 @@ def create_requester(
     email = email.strip().lower()
     if email and Requester.objects.filter(organisation=organisation, email=email).exists():
         raise DomainError(f"{organisation.name} already has a requester with e-mail {email}.")
-    requester = Requester.objects.create(
+    requester = Requester(
         organisation=organisation,
         name=name.strip(),
         email=email,
@@ -78,6 +79,8 @@ def create_requester(
         is_vip=is_vip,
         user=user,
     )
+    check_lengths(requester)
+    requester.save(force_insert=True)
     record_event(
         actor=actor,
         action="requester.created",
@@ -123,6 +126,7 @@ def update_requester(*, actor: Actor, requester: Requester, changes: RequesterCh
     for key, value in given.items():
         setattr(requester, key, value)
     requester.updated_at = clock.now()
+    check_lengths(requester)
     requester.save(update_fields=[*given, "updated_at"])
     record_event(
         actor=actor,

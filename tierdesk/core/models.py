@@ -22,3 +22,15 @@ class TenantModel(TimestampedModel):
 
     class Meta:
         abstract = True
+
+
+def check_lengths(instance: models.Model) -> None:
+    """Refuse text longer than its column, as a clear DomainError rather than a database error
+    (PostgreSQL refuses it; SQLite would silently store it)."""
+    from tierdesk.core.errors import DomainError
+
+    for field in instance._meta.concrete_fields:
+        limit = getattr(field, "max_length", None)
+        value = getattr(instance, field.attname, None)
+        if limit and isinstance(value, str) and len(value) > limit:
+            raise DomainError(f"{field.verbose_name.capitalize()} may be at most {limit} characters.")

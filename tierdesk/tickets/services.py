@@ -20,6 +20,7 @@ from tierdesk.audit.services import record_event
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied, StaleVersion
+from tierdesk.core.models import check_lengths
 from tierdesk.core.unset import UNSET
 from tierdesk.tenancy.models import Site
 from tierdesk.tickets import workflow
@@ -344,6 +345,7 @@ def open_ticket(
             "parent": parent,
         },
     )
+    check_lengths(ticket)
     ticket.number = _next_number(ticket_type)
     ticket.created_at = ticket.updated_at = clock.now()
     ticket.save(force_insert=True)
@@ -392,6 +394,7 @@ def update_ticket(*, actor: Actor, ticket: Ticket, changes: TicketChanges, expec
         if group is not None and not group.memberships.filter(agent_id=ticket.assignee_id).exists():
             ticket.assignee = None  # moving to a group the assignee is not in frees the ticket
     ticket.priority = priority_for(ticket.impact, ticket.urgency)
+    check_lengths(ticket)
     if ticket.assignee_id and ticket.status == TicketStatus.NEW:
         ticket.status = TicketStatus.ASSIGNED
     elif not ticket.assignee_id and ticket.status == TicketStatus.ASSIGNED:

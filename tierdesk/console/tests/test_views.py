@@ -376,7 +376,7 @@ def test_composer_reply_note_and_files(world: World, agent: Client) -> None:
 def test_console_escapes_what_people_typed(world: World, agent: Client) -> None:
     xss = "<script>alert(1)</script><img src=x onerror=alert(2)>"
     requester = accounts.create_requester(
-        actor=Actor.system(), organisation=world.client, name=xss, email="x@hospital.test", phone=xss
+        actor=Actor.system(), organisation=world.client, name=xss, email="x@hospital.test", phone=xss[:40]
     )
     ticket = open_ticket(requester, title=xss, description=xss)
     services.reply(actor=Actor(user=world.agent), ticket=ticket, body=xss)

@@ -91,3 +91,12 @@ def test_announcements(world: World) -> None:
     tenancy.end_announcement(actor=actor, announcement=banner)
     with clock.frozen(clock.now() + timedelta(seconds=1)):
         assert tenancy.current_announcements(world.client.pk) == []
+
+
+def test_overlong_text_is_a_clear_refusal_on_every_database(world: World) -> None:
+    from tierdesk.accounts import services as accounts
+
+    with pytest.raises(DomainError, match="Title may be at most 250"):
+        open_ticket(world.requester, title="x" * 251)
+    with pytest.raises(DomainError, match="Phone may be at most 40"):
+        accounts.create_requester(actor=Actor.system(), organisation=world.client, name="P", phone="1" * 41)
