@@ -25,6 +25,12 @@ class UserManager(BaseUserManager["User"]):
         user.save(using=self._db)
         return user
 
+    def agents_of(self, provider_id: int | None) -> models.QuerySet[User]:
+        """Active agents, supervisors and admins of one provider."""
+        return self.filter(
+            organisation_id=provider_id or 0, is_active=True, role__in=[Role.AGENT, Role.SUPERVISOR, Role.ADMIN]
+        )
+
     def create_superuser(self, email: str, password: str | None = None, **fields: Any) -> User:
         from tierdesk.tenancy.models import Organisation
 

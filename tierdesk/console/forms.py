@@ -20,7 +20,6 @@ from tierdesk.tickets.choices import Level, ResolutionCode, TicketStatus, Ticket
 from tierdesk.tickets.models import Category, Ticket
 from tierdesk.tickets.querysets import TICKET_NUMBER
 
-AGENT_ROLES = ("agent", "supervisor", "admin")
 BULK_LIMIT = 200
 RESOLUTION_CHOICES = [("", "Choose a resolution code"), *ResolutionCode.choices]
 # Statuses one may ask for; New and Assigned follow the assignee instead.
@@ -35,7 +34,7 @@ TEXT = {"class": "form-control form-control-sm"}
 
 def active_categories() -> QuerySet[Category]:
     """The category tree is shared configuration of the installation, not tenant data."""
-    return Category.objects.filter(is_active=True).order_by("path")
+    return Category.objects.active().order_by("path")
 
 
 def provider_agents(actor: Actor) -> QuerySet[User]:
@@ -43,7 +42,7 @@ def provider_agents(actor: Actor) -> QuerySet[User]:
     scope = scope_for(actor)
     if not scope.is_agent_side:
         return User.objects.none()
-    return User.objects.filter(organisation_id=scope.provider_id or 0, is_active=True, role__in=AGENT_ROLES)
+    return User.objects.agents_of(scope.provider_id)
 
 
 def groups_for(actor: Actor, ticket: Ticket) -> QuerySet[SupportGroup]:
@@ -321,7 +320,7 @@ class LogCallForm(forms.Form):
             caller = callers.filter(pk=_int(self.data.get("requester"))).first()
         self.caller = caller
         if caller is not None:
-            self.fields["site"].queryset = Site.objects.filter(organisation_id=caller.organisation_id)  # type: ignore[attr-defined]
+            self.fields["site"].queryset = Site.objects.within([caller.organisation_id])  # type: ignore[attr-defined]
             self.initial.setdefault("requester", caller.pk)
             self.initial.setdefault("site", caller.site_id)
 

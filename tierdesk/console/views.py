@@ -47,7 +47,7 @@ from tierdesk.tickets import services, workflow
 from tierdesk.tickets.access import access_ticket, visible_attachments
 from tierdesk.tickets.choices import Priority, TicketStatus
 from tierdesk.tickets.filters import TicketFilterSet
-from tierdesk.tickets.models import Ticket, TimelineEntry
+from tierdesk.tickets.models import Ticket
 from tierdesk.tickets.services import TicketChanges
 
 PAGE_SIZE = 50
@@ -339,7 +339,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
 def _regions(actor: Actor, ticket: Ticket) -> dict[str, Any]:
     """What the swappable regions of the ticket page show; rendered whole and after each change."""
     initial = {"version": ticket.version}
-    timeline = list(TimelineEntry.objects.filter(ticket=ticket).visible_to(actor).order_by("created_at", "id"))
+    timeline = list(ticket.timeline.visible_to(actor).order_by("created_at", "id"))
     watchers = list(ticket.watchers.order_by("full_name"))
     editable = ticket.status not in workflow.TERMINAL
     return {

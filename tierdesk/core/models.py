@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from django.db import models
 
 from tierdesk.core import clock
@@ -13,6 +16,12 @@ class TimestampedModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+class TenantQuerySet(models.QuerySet[Any]):
+    def within(self, organisation_ids: Iterable[int]) -> TenantQuerySet:
+        """Rows of these organisations only: callers pass what scope_for(actor) allows."""
+        return self.filter(organisation_id__in=list(organisation_ids))
 
 
 class TenantModel(TimestampedModel):

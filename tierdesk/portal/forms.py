@@ -84,7 +84,7 @@ class CategoryChoiceField(forms.ModelChoiceField):
 
 
 def areas() -> Any:
-    return Category.objects.filter(parent__isnull=True, is_active=True).order_by("name")
+    return Category.objects.areas()
 
 
 class TicketForm(PortalForm):
@@ -127,11 +127,7 @@ class TicketForm(PortalForm):
         sub_field = self.fields["subcategory"]
         assert isinstance(sub_field, forms.ModelChoiceField)
         area_id = self._area_id()
-        sub_field.queryset = (
-            Category.objects.filter(parent_id=area_id, is_active=True).order_by("name")
-            if area_id is not None
-            else Category.objects.none()
-        )
+        sub_field.queryset = Category.objects.within_area(area_id) if area_id is not None else Category.objects.none()
         # Choosing an area fetches its sub-categories and hint (portal/partials/category_fields.html).
         guided = {"hx-get": reverse("portal:category_fields"), "hx-trigger": "change", "hx-target": "#category-fields"}
         area_field.widget.attrs.update(guided)

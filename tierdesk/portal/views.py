@@ -229,10 +229,7 @@ def _ticket_page(
     scope = scope_for(actor)
     attachments = list(visible_attachments(actor, ticket))
     by_id = {attachment.pk: attachment for attachment in attachments}
-    rows = [
-        TimelineRow(entry, by_id.get(_attachment_id(entry)))
-        for entry in TimelineEntry.objects.filter(ticket=ticket).visible_to(actor)
-    ]
+    rows = [TimelineRow(entry, by_id.get(_attachment_id(entry))) for entry in ticket.timeline.visible_to(actor)]
     is_own = scope.requester_id is not None and scope.requester_id == ticket.requester_id
     finished = ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
     reopen_until = _reopen_until(ticket)

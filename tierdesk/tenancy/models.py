@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from tierdesk.core.models import TenantModel, TimestampedModel
+from tierdesk.core.models import TenantModel, TenantQuerySet, TimestampedModel
 from tierdesk.tenancy.choices import OrganisationKind
 from tierdesk.tenancy.querysets import OrganisationQuerySet
 
@@ -55,6 +55,8 @@ class Site(TenantModel):
     address = models.TextField(blank=True)
     timezone = models.CharField(max_length=64, default="UTC")
 
+    objects = TenantQuerySet.as_manager()
+
     class Meta:
         ordering = ["name"]
         constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="site_unique_name")]
@@ -65,6 +67,8 @@ class Site(TenantModel):
 
 class Department(TenantModel):
     name = models.CharField(max_length=200)
+
+    objects = TenantQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

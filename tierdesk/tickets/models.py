@@ -21,6 +21,18 @@ from tierdesk.tickets.choices import (
 from tierdesk.tickets.querysets import TicketQuerySet, TimelineQuerySet
 
 
+class CategoryQuerySet(models.QuerySet["Category"]):
+    def active(self) -> CategoryQuerySet:
+        return self.filter(is_active=True)
+
+    def areas(self) -> CategoryQuerySet:
+        """The top level of the tree, as the portal offers it first."""
+        return self.active().filter(parent__isnull=True).order_by("name")
+
+    def within_area(self, area_id: int) -> CategoryQuerySet:
+        return self.active().filter(parent_id=area_id).order_by("name")
+
+
 class Category(TimestampedModel):
     """A node of the category tree. Shared configuration of the installation."""
 
@@ -28,6 +40,8 @@ class Category(TimestampedModel):
     name = models.CharField(max_length=120)
     path = models.CharField(max_length=400, editable=False, help_text="Full name, e.g. 'Hardware / Laptop'.")
     is_active = models.BooleanField(default=True)
+
+    objects = CategoryQuerySet.as_manager()
 
     class Meta:
         ordering = ["path"]

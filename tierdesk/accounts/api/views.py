@@ -52,11 +52,11 @@ def _orgs(actor: Actor) -> QuerySet[Organisation]:
 
 
 def _sites(actor: Actor) -> QuerySet[Site]:
-    return Site.objects.filter(organisation_id__in=scope_for(actor).organisation_ids)
+    return Site.objects.within(scope_for(actor).organisation_ids)
 
 
 def _departments(actor: Actor) -> QuerySet[Department]:
-    return Department.objects.filter(organisation_id__in=scope_for(actor).organisation_ids)
+    return Department.objects.within(scope_for(actor).organisation_ids)
 
 
 class RequesterCreateInput(StrictInputSerializer):
@@ -164,7 +164,8 @@ class ApiTokenViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModel
     serializer_class = ApiTokenSerializer
 
     def scoped_queryset(self, actor: Actor) -> QuerySet[ApiToken]:
-        return ApiToken.objects.filter(user=actor.user) if actor.user else ApiToken.objects.none()
+        # A person's own tokens only, whatever their role.
+        return actor.user.api_tokens.all() if actor.user else ApiToken.objects.none()
 
     @extend_schema(request=TokenCreateInput, responses={201: IssuedTokenSerializer})
     def create(self, request: Request) -> Response:

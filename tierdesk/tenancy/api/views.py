@@ -52,4 +52,4 @@ class SiteViewSet(ScopedViewSet, mixins.ListModelMixin, mixins.RetrieveModelMixi
     serializer_class = SiteSerializer
 
     def scoped_queryset(self, actor: Actor) -> QuerySet[Site]:
-        return Site.objects.filter(organisation_id__in=scope_for(actor).member_organisation_ids)
+        return Site.objects.within(scope_for(actor).member_organisation_ids)

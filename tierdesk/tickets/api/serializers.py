@@ -19,18 +19,12 @@ from tierdesk.tickets.models import Attachment, Category, Ticket, TimelineEntry
 
 
 def _visible_sites(actor: Actor) -> Any:
-    return Site.objects.filter(organisation_id__in=scope_for(actor).member_organisation_ids)
+    return Site.objects.within(scope_for(actor).member_organisation_ids)
 
 
 def _agents(actor: Actor) -> Any:
     scope = scope_for(actor)
-    return (
-        User.objects.filter(
-            organisation_id=scope.provider_id or 0, is_active=True, role__in=["agent", "supervisor", "admin"]
-        )
-        if scope.is_agent_side
-        else User.objects.none()
-    )
+    return User.objects.agents_of(scope.provider_id) if scope.is_agent_side else User.objects.none()
 
 
 class _Ref(serializers.Serializer):
@@ -123,7 +117,7 @@ class TicketCreateInput(StrictInputSerializer):
     ticket_type = serializers.ChoiceField(choices=TicketType.choices, default=TicketType.INCIDENT)
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
     category = ScopedPrimaryKeyField(
-        model=Category, scoped=lambda a: Category.objects.filter(is_active=True), required=False, allow_null=True
+        model=Category, scoped=lambda a: Category.objects.active(), required=False, allow_null=True
     )
     impact = serializers.ChoiceField(choices=Level.choices, default=Level.MEDIUM)
     urgency = serializers.ChoiceField(choices=Level.choices, default=Level.MEDIUM)
@@ -144,7 +138,7 @@ class TicketUpdateInput(StrictInputSerializer):
     title = serializers.CharField(max_length=250, required=False)
     description = serializers.CharField(required=False, allow_blank=True, max_length=100_000)
     category = ScopedPrimaryKeyField(
-        model=Category, scoped=lambda a: Category.objects.filter(is_active=True), required=False, allow_null=True
+        model=Category, scoped=lambda a: Category.objects.active(), required=False, allow_null=True
     )
     impact = serializers.ChoiceField(choices=Level.choices, required=False)
     urgency = serializers.ChoiceField(choices=Level.choices, required=False)

@@ -35,7 +35,7 @@ from tierdesk.tickets.api.serializers import (
 )
 from tierdesk.tickets.choices import TimelineKind
 from tierdesk.tickets.filters import TicketFilterSet
-from tierdesk.tickets.models import Category, Ticket, TimelineEntry
+from tierdesk.tickets.models import Category, Ticket
 
 NUMBER_PATTERN = r"[A-Za-z]{3}[0-9]{7}"
 _ETAG = re.compile(r'^\s*(?:W/)?"?(\d+)"?\s*$')
@@ -176,7 +176,7 @@ class TicketViewSet(ScopedViewSet, mixins.ListModelMixin):
         # Reading the conversation is reading the ticket: it goes to the access log.
         ticket = self._ticket(number, log_view=request.method == "GET")
         if request.method == "GET":
-            entries = TimelineEntry.objects.filter(ticket=ticket).visible_to(self.actor).select_related("author")
+            entries = ticket.timeline.visible_to(self.actor).select_related("author")
             return Response(TimelineEntrySerializer(entries, many=True).data)
         data = TimelineInput(data=request.data, context=self._context())
         data.is_valid(raise_exception=True)
