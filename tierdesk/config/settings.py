@@ -73,6 +73,7 @@ INSTALLED_APPS = [
     "tierdesk.tickets",
     "tierdesk.console",
     "tierdesk.portal",
+    "tierdesk.sla",
 ]
 
 MIDDLEWARE = [
