@@ -1,4 +1,4 @@
-"""Business time: working windows per weekday in a time zone, minus holidays.
+"""Business time (`WorkingTime`): working windows per weekday in a time zone, minus holidays.
 
 Pure functions over aware datetimes, with no database. The SLA engine stores due times
 computed here, so "what breaches in the next hour" is an indexed query. Business time is
@@ -37,7 +37,7 @@ class WorkingWindow:
 
 
 @dataclass(frozen=True)
-class BusinessCalendar:
+class WorkingTime:
     timezone: str
     windows: tuple[WorkingWindow, ...] = ()
     holidays: frozenset[date] = field(default_factory=frozenset)

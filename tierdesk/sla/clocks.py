@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from django.db import models
 
-from tierdesk.sla.calendar import BusinessCalendar
+from tierdesk.sla.calendar import WorkingTime
 
 
 class ClockState(models.TextChoices):
@@ -53,9 +53,7 @@ class ClockReading:
     stopped_at: datetime | None = None
 
 
-def read_clock(
-    rule: ClockRule, calendar: BusinessCalendar, events: Sequence[TicketEvent], now: datetime
-) -> ClockReading:
+def read_clock(rule: ClockRule, calendar: WorkingTime, events: Sequence[TicketEvent], now: datetime) -> ClockReading:
     """Replay the events up to `now` and say where the clock stands."""
     ordered = sorted((e for e in events if e.at <= now), key=lambda e: e.at)
     if not ordered:

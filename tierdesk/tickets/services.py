@@ -753,3 +753,13 @@ def save_view(*, actor: Actor, name: str, query: str) -> SavedView:
 def delete_view(*, actor: Actor, view_id: int) -> None:
     if actor.user is None or SavedView.objects.filter(user=actor.user, pk=view_id).delete()[0] == 0:
         raise NotFound("No such saved view.")
+
+
+@transaction.atomic
+def record_system_event(
+    *, actor: Actor, ticket: Ticket, event: str, data: dict[str, Any], is_public: bool = False
+) -> TimelineEntry:
+    """A system event on the timeline from another part of the desk (e.g. an SLA breach)."""
+    entry = _timeline(ticket, actor, TimelineKind.EVENT, event=event, data=data, is_public=is_public)
+    _audit(actor, f"ticket.{event}", ticket, None, data)
+    return entry

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tierdesk.core.errors import DomainError
-from tierdesk.sla.calendar import BusinessCalendar, WorkingWindow, office_hours, public_holidays
+from tierdesk.sla.calendar import WorkingTime, WorkingWindow, office_hours, public_holidays
 
 LONDON = ZoneInfo("Europe/London")
 H = timedelta(hours=1)
@@ -20,7 +20,7 @@ def london(*args: int) -> datetime:
     return datetime(*args, tzinfo=LONDON)
 
 
-UK = BusinessCalendar("Europe/London", office_hours("Europe/London"), public_holidays("GB", [2026], "ENG"))
+UK = WorkingTime("Europe/London", office_hours("Europe/London"), public_holidays("GB", [2026], "ENG"))
 
 
 def test_within_a_day() -> None:
@@ -46,13 +46,13 @@ def test_holidays_are_skipped() -> None:
 
 def test_split_shift() -> None:
     windows = (WorkingWindow(0, time(8), time(12)), WorkingWindow(0, time(14), time(18)))
-    desk = BusinessCalendar("Europe/London", windows)
+    desk = WorkingTime("Europe/London", windows)
     assert desk.add(london(2026, 12, 7, 11), 2 * H) == london(2026, 12, 7, 15)
     assert desk.measure(london(2026, 12, 7, 9), london(2026, 12, 7, 16)) == 5 * H
 
 
 def test_24x7_is_plain_time_even_across_dst() -> None:
-    always = BusinessCalendar("Europe/London", always_open=True)
+    always = WorkingTime("Europe/London", always_open=True)
     start = london(2026, 3, 28, 12)
     assert always.add(start, 24 * H) == start.astimezone(UTC) + 24 * H
     # Python adds to the wall clock of an aware local datetime: 48 h "later" across the
@@ -63,7 +63,7 @@ def test_24x7_is_plain_time_even_across_dst() -> None:
 
 def test_dst_day_window_is_wall_clock() -> None:
     # On 29 March 2026 London springs forward at 01:00; a 00:00-06:00 Sunday window lasts 5 hours.
-    night = BusinessCalendar("Europe/London", (WorkingWindow(6, time(0), time(6)),))
+    night = WorkingTime("Europe/London", (WorkingWindow(6, time(0), time(6)),))
     assert night.measure(london(2026, 3, 29, 0), london(2026, 3, 29, 12)) == 5 * H
 
 
@@ -75,7 +75,7 @@ def test_bad_input() -> None:
     with pytest.raises(DomainError):
         WorkingWindow(0, time(18), time(8))
     with pytest.raises(DomainError, match="no working time"):
-        BusinessCalendar("UTC").add(datetime(2026, 1, 1, tzinfo=UTC), H)
+        WorkingTime("UTC").add(datetime(2026, 1, 1, tzinfo=UTC), H)
     with pytest.raises(DomainError):
         public_holidays("XX", [2026])
 
@@ -86,7 +86,7 @@ ZONES = ["Europe/London", "America/New_York", "Australia/Sydney", "UTC"]
 
 
 @st.composite
-def calendars(draw: st.DrawFn) -> BusinessCalendar:
+def calendars(draw: st.DrawFn) -> WorkingTime:
     zone = draw(st.sampled_from(ZONES))
     windows = []
     for weekday in draw(st.sets(st.integers(0, 6), min_size=1)):
@@ -96,7 +96,7 @@ def calendars(draw: st.DrawFn) -> BusinessCalendar:
         if draw(st.booleans()) and end_hour <= 21:  # a split shift later the same day
             windows.append(WorkingWindow(weekday, time(end_hour + 1), time(min(end_hour + 3, 23))))
     days = draw(st.sets(st.dates(date(2026, 1, 1), date(2027, 12, 31)), max_size=10))
-    return BusinessCalendar(zone, tuple(windows), frozenset(days), always_open=draw(st.booleans()) and zone != "UTC")
+    return WorkingTime(zone, tuple(windows), frozenset(days), always_open=draw(st.booleans()) and zone != "UTC")
 
 
 moments = st.datetimes(datetime(2026, 1, 1), datetime(2027, 6, 30), timezones=st.just(UTC))
@@ -105,7 +105,7 @@ durations = st.integers(0, 120 * 60).map(lambda minutes: timedelta(minutes=minut
 
 @settings(max_examples=150, deadline=None)
 @given(calendar=calendars(), start=moments, duration=durations)
-def test_add_then_measure_is_identity(calendar: BusinessCalendar, start: datetime, duration: timedelta) -> None:
+def test_add_then_measure_is_identity(calendar: WorkingTime, start: datetime, duration: timedelta) -> None:
     due = calendar.add(start, duration)
     assert due >= start
     assert calendar.measure(start, due) == duration
@@ -113,7 +113,7 @@ def test_add_then_measure_is_identity(calendar: BusinessCalendar, start: datetim
 
 @settings(max_examples=100, deadline=None)
 @given(calendar=calendars(), start=moments, a=durations, b=durations)
-def test_due_times_move_monotonically(calendar: BusinessCalendar, start: datetime, a: timedelta, b: timedelta) -> None:
+def test_due_times_move_monotonically(calendar: WorkingTime, start: datetime, a: timedelta, b: timedelta) -> None:
     shorter, longer = sorted((a, b))
     assert calendar.add(start, shorter) <= calendar.add(start, longer)
 
@@ -121,7 +121,7 @@ def test_due_times_move_monotonically(calendar: BusinessCalendar, start: datetim
 @settings(max_examples=100, deadline=None)
 @given(calendar=calendars(), start=moments, pause=st.integers(0, 72 * 60), duration=durations)
 def test_a_pause_never_shortens_what_remains(
-    calendar: BusinessCalendar, start: datetime, pause: int, duration: timedelta
+    calendar: WorkingTime, start: datetime, pause: int, duration: timedelta
 ) -> None:
     """Resuming later never brings the due time earlier than not pausing at all."""
     resumed = start + timedelta(minutes=pause)

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tierdesk.sla.calendar import BusinessCalendar, office_hours
+from tierdesk.sla.calendar import WorkingTime, office_hours
 from tierdesk.sla.clocks import ClockRule, ClockState, TicketEvent, read_clock
 
 H = timedelta(hours=1)
-DESK = BusinessCalendar("UTC", office_hours("UTC"))  # Mon-Fri 08-18 UTC
+DESK = WorkingTime("UTC", office_hours("UTC"))  # Mon-Fri 08-18 UTC
 PAUSE = frozenset({"pending_customer", "pending_vendor"})
 STOP = frozenset({"resolved", "closed"})
 RESOLUTION = ClockRule(target=8 * H, pause_statuses=PAUSE, stop_statuses=STOP, cancel_statuses=frozenset({"cancelled"}))

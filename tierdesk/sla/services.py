@@ -1,0 +1,206 @@
+"""Writers of SLA clocks and events: recompute a ticket's clocks, and sweep for warnings and breaches."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, models, transaction
+
+from tierdesk.core import clock
+from tierdesk.core.actor import Actor
+from tierdesk.sla.calendar import WorkingTime
+from tierdesk.sla.clocks import ClockReading, ClockRule, ClockState, TicketEvent, read_clock
+from tierdesk.sla.models import SlaClock, SlaEvent, SlaPolicy, SlaTarget, TargetKind
+from tierdesk.tickets import services as tickets
+from tierdesk.tickets.choices import TicketStatus
+from tierdesk.tickets.models import FieldChange, Ticket
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PAUSE = [TicketStatus.PENDING_CUSTOMER, TicketStatus.PENDING_VENDOR, TicketStatus.PENDING_ENGINEERING]
+STOPPED = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
+CANCELLED = frozenset({TicketStatus.CANCELLED})
+RESPONDED = "responded"  # a marker event: the first public reply stops the first-response clock
+TIER_KINDS = {TargetKind.TIER_1: 1, TargetKind.TIER_2: 2, TargetKind.TIER_3: 3, TargetKind.TIER_4: 4}
+
+
+def policy_for(ticket: Ticket) -> SlaPolicy | None:
+    """The first active policy, by order, whose conditions the ticket meets (empty = any)."""
+    provider_id = ticket.organisation.provider_id or ticket.organisation_id
+    candidates = (
+        SlaPolicy.objects.filter(organisation_id=provider_id, is_active=True)
+        .filter(models.Q(ticket_type="") | models.Q(ticket_type=ticket.ticket_type))
+        .prefetch_related("client_organisations", "categories")
+        .select_related("calendar")
+    )
+    for policy in candidates:
+        clients = {o.pk for o in policy.client_organisations.all()}
+        categories = {c.pk for c in policy.categories.all()}
+        if clients and ticket.organisation_id not in clients:
+            continue
+        if categories and ticket.category_id not in categories:
+            continue
+        return policy
+    return None
+
+
+def ticket_events(ticket: Ticket) -> list[TicketEvent]:
+    """The ticket's status and tier over time, from its field history."""
+    changes = list(FieldChange.objects.filter(ticket=ticket, field__in=["status", "tier"]).order_by("created_at", "id"))
+    first_status = next((c.old_value for c in changes if c.field == "status"), ticket.status)
+    first_tier = next((c.old_value for c in changes if c.field == "tier"), str(ticket.tier))
+    status, tier = first_status, int(first_tier or 1)
+    events = [TicketEvent(ticket.created_at, status, tier)]
+    for change in changes:
+        if change.field == "status":
+            status = change.new_value
+        else:
+            tier = int(change.new_value or tier)
+        events.append(TicketEvent(change.created_at, status, tier))
+    return events
+
+
+def _targets(policy: SlaPolicy, priority: int) -> dict[str, SlaTarget]:
+    """One target per kind: the one for this priority, else the one for any priority."""
+    chosen: dict[str, SlaTarget] = {}
+    for target in policy.targets.filter(models.Q(priority=priority) | models.Q(priority__isnull=True)):
+        if target.kind not in chosen or target.priority is not None:
+            chosen[target.kind] = target
+    return chosen
+
+
+def _rule(kind: str, target: SlaTarget, pause: frozenset[str]) -> ClockRule:
+    minutes = timedelta(minutes=target.minutes)
+    if kind == TargetKind.FIRST_RESPONSE:
+        return ClockRule(minutes, frozenset(), STOPPED | {RESPONDED}, CANCELLED)
+    return ClockRule(minutes, pause, STOPPED, CANCELLED, tier=TIER_KINDS.get(kind))  # type: ignore[call-overload]
+
+
+def _events_for(kind: str, ticket: Ticket, events: list[TicketEvent]) -> list[TicketEvent]:
+    if kind != TargetKind.FIRST_RESPONSE or ticket.first_response_at is None:
+        return events
+    return [*(e for e in events if e.at < ticket.first_response_at), TicketEvent(ticket.first_response_at, RESPONDED)]
+
+
+def _owner(kind: str, ticket: Ticket) -> str:
+    if kind in TIER_KINDS:
+        return f"Tier {TIER_KINDS[kind]}"  # type: ignore[index]
+    return ticket.support_group.name if ticket.support_group else "Service desk"
+
+
+def _next_warning(
+    reading: ClockReading, target: SlaTarget, working: WorkingTime, now: datetime, warned: int
+) -> tuple[datetime | None, int | None]:
+    """The next threshold not yet raised; one already crossed is due now, so none is skipped."""
+    if reading.state != ClockState.RUNNING:
+        return None, None
+    total = timedelta(minutes=target.minutes)
+    for percent in sorted(int(p) for p in target.warn_at_percent or [] if int(p) > warned):
+        threshold = total * percent / 100
+        due = now if reading.elapsed >= threshold else working.add(now, threshold - reading.elapsed)
+        return due, percent
+    return None, None
+
+
+@transaction.atomic
+def recompute_clocks(ticket_id: int, *, now: datetime | None = None) -> list[SlaClock]:
+    """Read every clock of the ticket from its events and store the readings.
+
+    Idempotent and safe to repeat: the stored rows are a cache of what the events say.
+    """
+    now = now or clock.now()
+    ticket = Ticket.objects.select_related("organisation", "support_group").filter(pk=ticket_id).first()
+    if ticket is None:
+        return []
+    policy = policy_for(ticket)
+    if policy is None:
+        SlaClock.objects.filter(ticket=ticket).exclude(state=ClockState.CANCELLED).update(
+            state=ClockState.CANCELLED, due_at=None, next_warning_at=None, computed_at=now
+        )
+        return []
+    working = policy.calendar.working_time(range(ticket.created_at.year, now.year + 2))
+    pause = frozenset(policy.pause_statuses or DEFAULT_PAUSE)
+    events = ticket_events(ticket)
+    targets = _targets(policy, ticket.priority)
+    warned = dict(SlaClock.objects.filter(ticket=ticket).values_list("kind", "warned_percent"))
+    stored = []
+    for kind, target in targets.items():
+        reading = read_clock(_rule(kind, target, pause), working, _events_for(kind, ticket, events), now)
+        warn_at, warn_percent = _next_warning(reading, target, working, now, warned.get(kind, 0))
+        row, _ = SlaClock.objects.update_or_create(
+            ticket=ticket,
+            kind=kind,
+            defaults={
+                "organisation_id": ticket.organisation_id,
+                "policy": policy,
+                "owner": _owner(kind, ticket),
+                "state": reading.state,
+                "target_seconds": target.minutes * 60,
+                "elapsed_seconds": int(reading.elapsed.total_seconds()),
+                "due_at": reading.due_at,
+                "stopped_at": reading.stopped_at,
+                "next_warning_at": warn_at,
+                "next_warning_percent": warn_percent,
+                "computed_at": now,
+            },
+        )
+        stored.append(row)
+    SlaClock.objects.filter(ticket=ticket).exclude(kind__in=list(targets)).update(
+        state=ClockState.CANCELLED, due_at=None, next_warning_at=None, computed_at=now
+    )
+    return stored
+
+
+@dataclass
+class SweepResult:
+    warnings: int = 0
+    breaches: int = 0
+
+
+def sweep(*, now: datetime | None = None, batch: int = 500) -> SweepResult:
+    """Raise each due warning and breach exactly once, even with several sweepers at once.
+
+    The unique (clock, kind, percent) constraint decides who raises an event: a second
+    sweeper's insert fails inside its savepoint and it moves on.
+    """
+    now = now or clock.now()
+    result = SweepResult()
+    for clock_id in list(SlaClock.objects.due_for_sweep(now).values_list("pk", flat=True)[:batch]):
+        raised = _raise_due(clock_id, now)
+        if raised == SlaEvent.Kind.BREACH:
+            result.breaches += 1
+        elif raised == SlaEvent.Kind.WARNING:
+            result.warnings += 1
+    return result
+
+
+def _raise_due(clock_id: int, now: datetime) -> str | None:
+    try:
+        with transaction.atomic():
+            row = SlaClock.objects.select_related("ticket").select_for_update().filter(pk=clock_id).first()
+            if row is None:
+                return None
+            if not row.breach_raised and row.due_at is not None and row.due_at <= now:
+                kind, percent = SlaEvent.Kind.BREACH, 100
+                row.breach_raised = True
+            elif row.state == ClockState.RUNNING and row.next_warning_at and row.next_warning_at <= now:
+                kind, percent = SlaEvent.Kind.WARNING, row.next_warning_percent or 0
+                row.warned_percent = percent
+            else:
+                return None  # another sweeper got here first
+            SlaEvent.objects.create(organisation_id=row.organisation_id, clock=row, kind=kind, percent=percent)
+            row.save(update_fields=["breach_raised", "warned_percent"])
+            tickets.record_system_event(
+                actor=Actor.system(via="sla"),
+                ticket=row.ticket,
+                event=f"sla_{kind}",
+                data={"clock": row.get_kind_display(), "owner": row.owner, "percent": percent},
+            )
+    except IntegrityError:
+        return None  # another sweeper raised it first
+    recompute_clocks(row.ticket_id, now=now)  # moves the clock on to its next warning or to breached
+    if kind == SlaEvent.Kind.BREACH:
+        logger.info("SLA breach: %s clock of ticket %s", row.kind, row.ticket.number)
+    return kind
