@@ -8,10 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import OrderBy
 
 from tierdesk.accounts.models import SupportGroup
 from tierdesk.core.actor import Actor
+from tierdesk.sla.clocks import ClockState
+from tierdesk.sla.models import SlaClock
 from tierdesk.tickets import workflow
 from tierdesk.tickets.choices import TicketStatus
 from tierdesk.tickets.models import Ticket
@@ -38,8 +41,8 @@ QUEUES: tuple[Queue, ...] = (
     Queue("tier3", "Tier 3", "-created"),
     Queue("tier4", "Tier 4", "-created"),
     Queue("pending", "Pending", "-updated"),
-    # Until SLA clocks exist: the most urgent first, and the oldest of those first.
-    Queue("breaching", "Breaching soon", "priority"),
+    # The earliest SLA due time first; tickets without a running clock follow by priority and age.
+    Queue("breaching", "Breaching soon", "due"),
     Queue("all", "All tickets", "-created", counted=False),
 )
 BY_KEY = {queue.key: queue for queue in QUEUES}
@@ -49,6 +52,7 @@ DEFAULT_QUEUE = "mine"
 SORTS: dict[str, tuple[str, ...]] = {
     "number": ("number",),
     "priority": ("priority", "created_at", "id"),
+    "due": ("next_due", "priority", "created_at", "id"),
     "status": ("status", "-created_at", "-id"),
     "created": ("created_at", "id"),
     "updated": ("updated_at", "id"),
@@ -59,14 +63,20 @@ def get_queue(key: str | None) -> Queue:
     return BY_KEY.get(key or "", BY_KEY[DEFAULT_QUEUE])
 
 
-def order_for(sort: str) -> tuple[str, ...] | None:
+def order_for(sort: str) -> tuple[str | OrderBy, ...] | None:
     """The ORDER BY of a sort key such as "-created", or None when the key is unknown."""
     fields = SORTS.get(sort.removeprefix("-"))
     if fields is None:
         return None
-    if not sort.startswith("-"):
-        return fields
-    return tuple(name[1:] if name.startswith("-") else f"-{name}" for name in fields)
+    if sort.startswith("-"):
+        fields = tuple(name[1:] if name.startswith("-") else f"-{name}" for name in fields)
+    # Tickets without a due time go last either way (SQLite would put NULLs first).
+    return tuple(_nulls_last(name) if name.lstrip("-") == "next_due" else name for name in fields)
+
+
+def _nulls_last(name: str) -> OrderBy:
+    column = F(name.lstrip("-"))
+    return column.desc(nulls_last=True) if name.startswith("-") else column.asc(nulls_last=True)
 
 
 def _my_groups(actor: Actor) -> QuerySet[SupportGroup]:
@@ -90,7 +100,13 @@ def _conditions(actor: Actor) -> dict[str, Q]:
 
 
 def queue_tickets(actor: Actor, queue: Queue) -> TicketQuerySet:
-    return Ticket.objects.visible_to(actor).filter(_conditions(actor)[queue.key])
+    # The earliest due time of the ticket's running or breached clocks (NULL without a policy).
+    next_due = (
+        SlaClock.objects.filter(ticket=OuterRef("pk"), state__in=[ClockState.RUNNING, ClockState.BREACHED])
+        .order_by("due_at")
+        .values("due_at")[:1]
+    )
+    return Ticket.objects.visible_to(actor).filter(_conditions(actor)[queue.key]).annotate(next_due=Subquery(next_due))
 
 
 def queue_counts(actor: Actor) -> dict[str, int]:

@@ -43,6 +43,7 @@ from tierdesk.console.forms import (
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, NotFound, StaleVersion
 from tierdesk.core.unset import UNSET
+from tierdesk.sla.models import SlaClock
 from tierdesk.tickets import services, workflow
 from tierdesk.tickets.access import access_ticket, visible_attachments
 from tierdesk.tickets.choices import Priority, TicketStatus
@@ -358,6 +359,7 @@ def _regions(actor: Actor, ticket: Ticket) -> dict[str, Any]:
         "attachments": list(visible_attachments(actor, ticket)),
         "watchers": watchers,
         "watching": any(w.pk == actor.user_id for w in watchers),
+        "clocks": list(SlaClock.objects.of_ticket(ticket).shown()),
         "is_mine": ticket.assignee_id == actor.user_id,
     }
 

@@ -89,6 +89,7 @@ class SlaPolicy(TenantModel):
     client_organisations = models.ManyToManyField("tenancy.Organisation", blank=True, related_name="+")
     ticket_type = models.CharField(max_length=32, choices=TicketType.choices, blank=True)
     categories = models.ManyToManyField("tickets.Category", blank=True, related_name="+")
+    priorities: Any = models.JSONField(default=list, blank=True, help_text="e.g. [1, 2]; empty: any priority.")
     pause_statuses: Any = models.JSONField(
         default=list, blank=True, help_text="Statuses that stop the clocks, e.g. pending_customer."
     )
@@ -118,9 +119,23 @@ class SlaTarget(models.Model):
 
 
 class SlaClockQuerySet(models.QuerySet["SlaClock"]):
+    def of_ticket(self, ticket: Any) -> SlaClockQuerySet:
+        return self.filter(ticket=ticket)
+
+    def shown(self) -> SlaClockQuerySet:
+        """The clocks a ticket page lists: not cancelled, the most pressing first."""
+        return self.exclude(state=ClockState.CANCELLED).order_by(models.F("due_at").asc(nulls_last=True), "kind")
+
     def due_for_sweep(self, at: Any) -> SlaClockQuerySet:
         """Running clocks that must breach or warn by `at`: two indexed range scans."""
-        breach_due = models.Q(state__in=[ClockState.RUNNING, ClockState.BREACHED], breach_raised=False, due_at__lte=at)
+        # A clock stopped before any sweep saw it breach keeps its state for reports; raising
+        # an alarm on a ticket that is already resolved would only be noise.
+        breach_due = models.Q(
+            state__in=[ClockState.RUNNING, ClockState.BREACHED],
+            stopped_at__isnull=True,
+            breach_raised=False,
+            due_at__lte=at,
+        )
         warning_due = models.Q(state=ClockState.RUNNING, next_warning_at__lte=at)
         return self.filter(breach_due | warning_due)
 
@@ -157,6 +172,10 @@ class SlaClock(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kind} of ticket {self.ticket_id}: {self.state}"
+
+    @property
+    def remaining_seconds(self) -> int:
+        return max(self.target_seconds - self.elapsed_seconds, 0)
 
 
 class SlaEvent(TenantModel):

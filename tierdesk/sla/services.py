@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, models, transaction
 
+from tierdesk.audit.services import record_event
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
-from tierdesk.sla.calendar import WorkingTime
+from tierdesk.core.errors import DomainError
+from tierdesk.sla.calendar import WorkingTime, WorkingWindow, public_holidays
 from tierdesk.sla.clocks import ClockReading, ClockRule, ClockState, TicketEvent, read_clock
-from tierdesk.sla.models import SlaClock, SlaEvent, SlaPolicy, SlaTarget, TargetKind
+from tierdesk.sla.models import (
+    BusinessCalendar,
+    SlaClock,
+    SlaEvent,
+    SlaPolicy,
+    SlaTarget,
+    TargetKind,
+    WorkingHours,
+)
+from tierdesk.tenancy.models import Organisation
 from tierdesk.tickets import services as tickets
 from tierdesk.tickets.choices import TicketStatus
 from tierdesk.tickets.models import FieldChange, Ticket
@@ -41,6 +54,8 @@ def policy_for(ticket: Ticket) -> SlaPolicy | None:
         if clients and ticket.organisation_id not in clients:
             continue
         if categories and ticket.category_id not in categories:
+            continue
+        if policy.priorities and ticket.priority not in policy.priorities:
             continue
         return policy
     return None
@@ -126,6 +141,9 @@ def recompute_clocks(ticket_id: int, *, now: datetime | None = None) -> list[Sla
     targets = _targets(policy, ticket.priority)
     warned = dict(SlaClock.objects.filter(ticket=ticket).values_list("kind", "warned_percent"))
     stored = []
+    # A tier's clock exists once the ticket has been at that tier.
+    visited = {event.tier for event in events}
+    targets = {k: t for k, t in targets.items() if k not in TIER_KINDS or TIER_KINDS[k] in visited}  # type: ignore[index]
     for kind, target in targets.items():
         reading = read_clock(_rule(kind, target, pause), working, _events_for(kind, ticket, events), now)
         warn_at, warn_percent = _next_warning(reading, target, working, now, warned.get(kind, 0))
@@ -204,3 +222,83 @@ def _raise_due(clock_id: int, now: datetime) -> str | None:
     if kind == SlaEvent.Kind.BREACH:
         logger.info("SLA breach: %s clock of ticket %s", row.kind, row.ticket.number)
     return kind
+
+
+@transaction.atomic
+def create_calendar(
+    *,
+    actor: Actor,
+    provider: Organisation,
+    name: str,
+    timezone: str,
+    hours: Iterable[tuple[int, time, time | None]] = (),
+    holiday_country: str = "",
+    holiday_subdivision: str = "",
+    always_open: bool = False,
+) -> BusinessCalendar:
+    """A business calendar of the provider; working hours as (weekday, start, end or None)."""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise DomainError(f"Unknown time zone {timezone!r}.") from exc
+    calendar = BusinessCalendar.objects.create(
+        organisation=provider,
+        name=name,
+        timezone=timezone,
+        always_open=always_open,
+        holiday_country=holiday_country,
+        holiday_subdivision=holiday_subdivision,
+    )
+    for weekday, start, end in hours:
+        WorkingWindow(weekday, start, end)  # validates
+        WorkingHours.objects.create(calendar=calendar, weekday=weekday, start=start, end=end)
+    if holiday_country:
+        public_holidays(holiday_country, [clock.now().year], holiday_subdivision or None)  # validates
+    record_event(
+        actor=actor,
+        action="sla_calendar.created",
+        obj=calendar,
+        organisation_id=provider.pk,
+        after={"name": name, "timezone": timezone, "always_open": always_open},
+    )
+    return calendar
+
+
+@transaction.atomic
+def create_policy(
+    *,
+    actor: Actor,
+    provider: Organisation,
+    name: str,
+    calendar: BusinessCalendar,
+    targets: Iterable[tuple[str, int | None, int, list[int]]],
+    order: int = 100,
+    clients: Iterable[Organisation] = (),
+    ticket_type: str = "",
+    priorities: Iterable[int] = (),
+) -> SlaPolicy:
+    """An SLA policy; targets as (kind, priority or None for any, business minutes, warn percents)."""
+    if calendar.organisation_id != provider.pk:
+        raise DomainError("The calendar belongs to another provider.")
+    policy = SlaPolicy.objects.create(
+        organisation=provider,
+        name=name,
+        calendar=calendar,
+        order=order,
+        ticket_type=ticket_type,
+        pause_statuses=list(DEFAULT_PAUSE),
+        priorities=sorted(set(priorities)),
+    )
+    policy.client_organisations.set(list(clients))
+    for kind, priority, minutes, warn in targets:
+        if kind not in TargetKind.values or minutes <= 0:
+            raise DomainError(f"A target needs a known kind and a positive duration, not {kind!r}/{minutes}.")
+        SlaTarget.objects.create(policy=policy, kind=kind, priority=priority, minutes=minutes, warn_at_percent=warn)
+    record_event(
+        actor=actor,
+        action="sla_policy.created",
+        obj=policy,
+        organisation_id=provider.pk,
+        after={"name": name, "calendar": calendar.name, "targets": len(list(policy.targets.all()))},
+    )
+    return policy

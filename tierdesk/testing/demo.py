@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -19,6 +19,7 @@ from tierdesk.accounts.choices import Role
 from tierdesk.accounts.models import Requester, SupportGroup, User
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
+from tierdesk.sla import services as sla
 from tierdesk.tenancy import services as tenancy
 from tierdesk.tenancy.choices import OrganisationKind
 from tierdesk.tenancy.models import Organisation, Site
@@ -345,6 +346,8 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
             for key, name, tier, served, members, is_vendor in group_specs
         }
         progress(f"{User.objects.filter(organisation=provider).count()} agents in {len(groups)} support groups")
+        _service_levels(system, provider, hospital)
+        progress("SLA calendars and policies created")
 
     categories = {c.path: c for c in Category.objects.all()}
     for n in range(ticket_count):
@@ -352,6 +355,49 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
         if (n + 1) % 50 == 0:
             progress(f"{n + 1} tickets")
     return DemoResult(created=True, logins=logins(), tickets=ticket_count)
+
+
+# Business minutes per priority: (first response, resolution).
+STANDARD_TARGETS = {1: (15, 4 * 60), 2: (30, 8 * 60), 3: (2 * 60, 3 * 600), 4: (4 * 60, 5 * 600), 5: (8 * 60, 10 * 600)}
+
+
+def _service_levels(system: Actor, provider: Organisation, hospital: Organisation) -> None:
+    """Office hours in London for everyone; the hospital's P1 and P2 run around the clock."""
+    office = sla.create_calendar(
+        actor=system,
+        provider=provider,
+        name="London office hours",
+        timezone="Europe/London",
+        hours=[(day, time(8), time(18)) for day in range(5)],
+        holiday_country="GB",
+        holiday_subdivision="ENG",
+    )
+    always = sla.create_calendar(actor=system, provider=provider, name="24x7", timezone="UTC", always_open=True)
+    standard: list[tuple[str, int | None, int, list[int]]] = [
+        target
+        for priority, (respond, resolve) in STANDARD_TARGETS.items()
+        for target in (
+            ("first_response", priority, respond, [75]),
+            ("resolution", priority, resolve, [75, 90]),
+        )
+    ]
+    tiers: list[tuple[str, int | None, int, list[int]]] = [
+        ("tier_1", None, 8 * 60, [75]),
+        ("tier_2", None, 16 * 60, [75]),
+    ]
+    sla.create_policy(
+        actor=system,
+        provider=provider,
+        name="Hospital critical care (24x7)",
+        calendar=always,
+        order=10,
+        clients=[hospital],
+        priorities=[1, 2],
+        targets=[t for t in standard if t[1] in (1, 2)] + tiers,
+    )
+    sla.create_policy(
+        actor=system, provider=provider, name="Standard service", calendar=office, order=100, targets=standard + tiers
+    )
 
 
 def hospital_site(hospital: Organisation) -> Site | None:

@@ -10,9 +10,10 @@ from django.db import connection
 
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
+from tierdesk.core.errors import DomainError
 from tierdesk.sla import services as sla
 from tierdesk.sla.clocks import ClockState
-from tierdesk.sla.models import BusinessCalendar, SlaClock, SlaEvent, SlaPolicy, SlaTarget, WorkingHours
+from tierdesk.sla.models import SlaClock, SlaEvent, SlaPolicy
 from tierdesk.testing.factories import open_ticket
 from tierdesk.testing.fixtures import World
 from tierdesk.tickets import services
@@ -25,16 +26,31 @@ def at(hour: int, minute: int = 0, days: int = 0) -> datetime:
     return MONDAY + timedelta(days=days, hours=hour, minutes=minute)
 
 
-def desk_policy(world: World, **conditions: object) -> SlaPolicy:
-    calendar = BusinessCalendar.objects.create(organisation=world.provider, name="Office hours", timezone="UTC")
-    for weekday in range(5):
-        WorkingHours.objects.create(calendar=calendar, weekday=weekday, start=time(8), end=time(18))
-    policy = SlaPolicy.objects.create(organisation=world.provider, name="Standard", calendar=calendar, **conditions)
-    SlaTarget.objects.create(policy=policy, kind="first_response", minutes=60, warn_at_percent=[75])
-    SlaTarget.objects.create(policy=policy, kind="resolution", minutes=8 * 60, warn_at_percent=[75, 90])
-    SlaTarget.objects.create(policy=policy, kind="resolution", priority=1, minutes=4 * 60, warn_at_percent=[75])
-    SlaTarget.objects.create(policy=policy, kind="tier_1", minutes=2 * 60)
-    return policy
+def desk_policy(world: World) -> SlaPolicy:
+    system = Actor.system()
+    calendar = sla.create_calendar(
+        actor=system,
+        provider=world.provider,
+        name="Office hours",
+        timezone="UTC",
+        hours=[(weekday, time(8), time(18)) for weekday in range(5)],
+    )
+    targets = [
+        ("first_response", None, 60, [75]),
+        ("resolution", None, 8 * 60, [75, 90]),
+        ("resolution", 1, 4 * 60, [75]),
+        ("tier_1", None, 2 * 60, []),
+    ]
+    return sla.create_policy(actor=system, provider=world.provider, name="Standard", calendar=calendar, targets=targets)
+
+
+def test_bad_configuration_is_refused(world: World) -> None:
+    with pytest.raises(DomainError, match="time zone"):
+        sla.create_calendar(actor=Actor.system(), provider=world.provider, name="X", timezone="Mars/Olympus")
+    with pytest.raises(DomainError):
+        sla.create_calendar(
+            actor=Actor.system(), provider=world.provider, name="Y", timezone="UTC", hours=[(0, time(18), time(8))]
+        )
 
 
 def ticket_at(world: World, when: datetime, **kwargs: object) -> Ticket:
@@ -126,3 +142,58 @@ def test_concurrent_sweeps_raise_one_breach_per_clock(world: World) -> None:
     # Each ticket's first-response, resolution and tier 1 clocks breached by 20:00: once each.
     assert SlaEvent.objects.filter(kind="breach").count() == 3 * len(tickets)
     assert sum(r.breaches for r in results) == 3 * len(tickets)
+
+
+def test_console_shows_clocks_and_sorts_breaching_soon_by_due_time(world: World) -> None:
+    from django.test import Client
+
+    desk_policy(world)
+    later = ticket_at(world, at(11))
+    sooner = ticket_at(world, at(9))
+    with clock.frozen(at(12)):
+        urgent = open_ticket(world.requester, support_group=world.group, impact="high", urgency="high")
+    for ticket in (later, sooner, urgent):
+        sla.recompute_clocks(ticket.pk, now=at(12))
+    browser = Client()
+    browser.force_login(world.agent)
+    page = browser.get("/console/?queue=breaching").content.decode()
+    # Due: sooner's first response at 10:00 (breached), later's at 12:00, urgent's at 13:00.
+    assert page.index(sooner.number) < page.index(later.number) < page.index(urgent.number)
+    ticket_page = browser.get(f"/console/tickets/{urgent.number}/").content.decode()
+    assert 'data-clock="resolution"' in ticket_page and "Service levels" in ticket_page
+    assert "Running" in ticket_page
+
+
+def test_priority_condition_and_tier_clocks_start_at_their_tier(world: World) -> None:
+    standard = desk_policy(world)
+    urgent_only = sla.create_policy(
+        actor=Actor.system(),
+        provider=world.provider,
+        name="P1 around the clock",
+        calendar=standard.calendar,
+        order=1,
+        priorities=[1],
+        targets=[("resolution", None, 60, [])],
+    )
+    ticket = ticket_at(world, at(9))
+    assert sla.policy_for(ticket) == standard
+    with clock.frozen(at(9, 5)):
+        ticket = services.change_priority(actor=Actor(user=world.agent), ticket=ticket, impact="high", urgency="high")
+    assert sla.policy_for(ticket) == urgent_only
+    sla.recompute_clocks(ticket.pk, now=at(10))
+    assert set(clocks(ticket)) == {"resolution"}  # standard's clocks are cancelled, not shown
+
+
+def test_a_clock_stopped_before_the_sweep_raises_no_alarm(world: World) -> None:
+    desk_policy(world)
+    ticket = ticket_at(world, at(9))
+    agent = Actor(user=world.agent)
+    with clock.frozen(at(9, 30)):
+        ticket = services.assign(actor=agent, ticket=ticket, assignee=world.agent)
+    with clock.frozen(at(10, 30)):  # resolved half an hour after its first response was due
+        services.transition(
+            actor=agent, ticket=ticket, to_status="resolved", resolution_code="fixed", resolution_notes="Done"
+        )
+    sla.recompute_clocks(ticket.pk, now=at(11))
+    assert clocks(ticket)["first_response"].state == ClockState.BREACHED  # reports still see it
+    assert sla.sweep(now=at(11)) == sla.SweepResult(0, 0)

@@ -1,10 +1,36 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from typing import Any
 
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandParser
+
+logger = logging.getLogger(__name__)
+
+
+def start_periodic_work(every: float) -> threading.Thread:
+    """Run the Celery beat schedule's periodic tasks in a daemon thread (embedded default only)."""
+    from django.db import close_old_connections
+
+    from tierdesk.config.celery import app
+
+    def loop() -> None:
+        while True:
+            time.sleep(every)
+            for entry in app.conf.beat_schedule.values():
+                try:
+                    app.tasks[entry["task"]].apply()
+                except Exception:
+                    logger.exception("periodic task %s failed; it will run again", entry["task"])
+                finally:
+                    close_old_connections()
+
+    thread = threading.Thread(target=loop, name="tierdesk-periodic", daemon=True)
+    thread.start()
+    return thread
 
 
 class Command(BaseCommand):
@@ -18,6 +44,9 @@ class Command(BaseCommand):
         parser.add_argument("--port", type=int, default=8000)
         parser.add_argument("--threads", type=int, default=8)
         parser.add_argument("--no-migrate", action="store_true", help="Do not apply migrations first.")
+        parser.add_argument(
+            "--sweep-every", type=float, default=60.0, help="Seconds between in-process SLA sweeps (0: none)."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from django.conf import settings
@@ -30,5 +59,8 @@ class Command(BaseCommand):
         if not settings.PRODUCTION:
             call_command("collectstatic", interactive=False, verbosity=0)
         logging.getLogger("waitress.queue").setLevel(logging.ERROR)
+        if settings.CELERY_TASK_ALWAYS_EAGER and options["sweep_every"] > 0:
+            # Embedded default: no Celery beat, so the periodic work runs in this process.
+            start_periodic_work(options["sweep_every"])
         self.stdout.write(f"Tierdesk on http://{options['host']}:{options['port']}/  (Ctrl+C stops)")
         serve(application, host=options["host"], port=options["port"], threads=options["threads"], ident="tierdesk")
