@@ -42,6 +42,8 @@ class ClockRule:
     stop_statuses: frozenset[str]
     cancel_statuses: frozenset[str] = frozenset()
     tier: int | None = None
+    # Set: the clock runs only in these statuses (the vendor's clock runs while pending vendor).
+    run_statuses: frozenset[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,8 @@ def read_clock(rule: ClockRule, calendar: WorkingTime, events: Sequence[TicketEv
 
 
 def _runs(rule: ClockRule, event: TicketEvent) -> bool:
+    if rule.run_statuses is not None:
+        return event.status in rule.run_statuses
     if event.status in rule.pause_statuses | rule.stop_statuses | rule.cancel_statuses:
         return False
     return rule.tier is None or event.tier == rule.tier

@@ -75,6 +75,7 @@ class TargetKind(models.TextChoices):
     TIER_2 = "tier_2", "Time at Tier 2"
     TIER_3 = "tier_3", "Time at Tier 3"
     TIER_4 = "tier_4", "Time at Tier 4"
+    VENDOR = "vendor", "Vendor (underpinning contract)"
 
 
 class SlaPolicy(TenantModel):

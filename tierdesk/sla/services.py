@@ -36,6 +36,7 @@ DEFAULT_PAUSE = [TicketStatus.PENDING_CUSTOMER, TicketStatus.PENDING_VENDOR, Tic
 STOPPED = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
 CANCELLED = frozenset({TicketStatus.CANCELLED})
 RESPONDED = "responded"  # a marker event: the first public reply stops the first-response clock
+VENDOR_RUNS = frozenset({TicketStatus.PENDING_VENDOR})
 TIER_KINDS = {TargetKind.TIER_1: 1, TargetKind.TIER_2: 2, TargetKind.TIER_3: 3, TargetKind.TIER_4: 4}
 
 
@@ -90,6 +91,8 @@ def _rule(kind: str, target: SlaTarget, pause: frozenset[str]) -> ClockRule:
     minutes = timedelta(minutes=target.minutes)
     if kind == TargetKind.FIRST_RESPONSE:
         return ClockRule(minutes, frozenset(), STOPPED | {RESPONDED}, CANCELLED)
+    if kind == TargetKind.VENDOR:
+        return ClockRule(minutes, frozenset(), STOPPED, CANCELLED, run_statuses=VENDOR_RUNS)
     return ClockRule(minutes, pause, STOPPED, CANCELLED, tier=TIER_KINDS.get(kind))  # type: ignore[call-overload]
 
 
@@ -102,6 +105,8 @@ def _events_for(kind: str, ticket: Ticket, events: list[TicketEvent]) -> list[Ti
 def _owner(kind: str, ticket: Ticket) -> str:
     if kind in TIER_KINDS:
         return f"Tier {TIER_KINDS[kind]}"  # type: ignore[index]
+    if kind == TargetKind.VENDOR:
+        return "Vendor"
     return ticket.support_group.name if ticket.support_group else "Service desk"
 
 
@@ -141,9 +146,14 @@ def recompute_clocks(ticket_id: int, *, now: datetime | None = None) -> list[Sla
     targets = _targets(policy, ticket.priority)
     warned = dict(SlaClock.objects.filter(ticket=ticket).values_list("kind", "warned_percent"))
     stored = []
-    # A tier's clock exists once the ticket has been at that tier.
+    # A tier's clock exists once the ticket has been at that tier, the vendor's once it went to one.
     visited = {event.tier for event in events}
-    targets = {k: t for k, t in targets.items() if k not in TIER_KINDS or TIER_KINDS[k] in visited}  # type: ignore[index]
+    with_vendor = any(event.status in VENDOR_RUNS for event in events)
+    targets = {
+        k: t
+        for k, t in targets.items()
+        if (k not in TIER_KINDS or TIER_KINDS[k] in visited) and (k != TargetKind.VENDOR or with_vendor)  # type: ignore[index]
+    }
     for kind, target in targets.items():
         reading = read_clock(_rule(kind, target, pause), working, _events_for(kind, ticket, events), now)
         warn_at, warn_percent = _next_warning(reading, target, working, now, warned.get(kind, 0))

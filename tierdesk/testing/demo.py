@@ -384,6 +384,7 @@ def _service_levels(system: Actor, provider: Organisation, hospital: Organisatio
     tiers: list[tuple[str, int | None, int, list[int]]] = [
         ("tier_1", None, 8 * 60, [75]),
         ("tier_2", None, 16 * 60, [75]),
+        ("vendor", None, 16 * 60, [75]),  # the vendor's underpinning contract: two business days
     ]
     sla.create_policy(
         actor=system,

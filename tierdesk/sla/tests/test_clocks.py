@@ -113,3 +113,17 @@ def test_inserting_a_pause_never_shortens_remaining_time(events: list[TicketEven
     ]
     with_pause = read_clock(RESOLUTION, DESK, paused, now=max(now, paused[-1].at))
     assert with_pause.remaining >= plain.remaining or plain.state == ClockState.PAUSED
+
+
+def test_vendor_clock_runs_only_while_pending_vendor() -> None:
+    vendor = ClockRule(4 * H, frozenset(), STOP, run_statuses=frozenset({"pending_vendor"}))
+    events = [
+        TicketEvent(at(7, 9), "new"),
+        TicketEvent(at(7, 10), "pending_vendor"),
+        TicketEvent(at(7, 12), "in_progress"),
+        TicketEvent(at(7, 14), "pending_vendor"),
+    ]
+    reading = read_clock(vendor, DESK, events, now=at(7, 15))
+    assert (reading.state, reading.elapsed, reading.due_at) == (ClockState.RUNNING, 3 * H, at(7, 16))
+    # Meanwhile the resolution clock is paused for exactly those hours.
+    assert read_clock(RESOLUTION, DESK, events, now=at(7, 15)).elapsed == 3 * H
