@@ -69,7 +69,7 @@ def report(world: World) -> None:
         ("agent, /console/ (my open tickets)", agent, "/console/"),
         ("agent, unassigned", agent, "/console/?queue=unassigned"),
         ("agent, my groups", agent, "/console/?queue=groups"),
-        ("agent, breaching soon (priority, age)", agent, "/console/?queue=breaching"),
+        ("agent, breaching soon (due time, then priority)", agent, "/console/?queue=breaching"),
         ("agent, tier 1, sorted by priority", agent, "/console/?queue=tier1&sort=priority"),
         ("agent, all tickets", agent, "/console/?queue=all"),
         ("agent, all tickets, page 100", agent, "/console/?queue=all&page=100"),
