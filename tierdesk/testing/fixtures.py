@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.apps import apps
@@ -115,3 +116,15 @@ def api_client_for(user: User | None) -> APIClient:
 def api(world: World) -> Iterator[APIClient]:
     """An API client authenticated as the tier 1 agent of the world."""
     yield api_client_for(world.agent)
+
+
+def count_queries(call: Callable[[], Any]) -> int:
+    """Queries a request makes (it must answer 200), for the pinned query-count tests."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as queries:
+        response = call()
+    assert response.status_code == 200
+    # Savepoints come from nesting inside the test's transaction, not from the view.
+    return sum(1 for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT")))

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import io
-from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from tierdesk.core.actor import Actor
 from tierdesk.testing.factories import open_ticket
-from tierdesk.testing.fixtures import World
+from tierdesk.testing.fixtures import World, count_queries
 from tierdesk.tickets import services
 from tierdesk.tickets.models import Category, Ticket
 
@@ -24,14 +21,6 @@ COUNTS_QUERIES = 5
 # the requester's recent tickets, timeline, watchers, attachments, SLA clocks, and the
 # choices of the inline forms (categories, groups, assignees).
 TICKET_QUERIES = 16
-
-
-def _count(call: Any) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = call()
-    assert response.status_code == 200
-    # Savepoints come from nesting inside the test's transaction, not from the view.
-    return sum(1 for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT")))
 
 
 def _client(world: World) -> Client:
@@ -57,15 +46,15 @@ def test_queue_page(world: World, n: int, queue: str) -> None:
     services.save_view(actor=Actor(user=world.agent), name="Mine", query="queue=mine")
     client = _client(world)
     client.get(f"/console/?queue={queue}")
-    assert _count(lambda: client.get(f"/console/?queue={queue}")) == QUEUE_QUERIES
-    assert _count(lambda: client.get(f"/console/?queue={queue}&q=ticket&sort=-priority")) == QUEUE_QUERIES
+    assert count_queries(lambda: client.get(f"/console/?queue={queue}")) == QUEUE_QUERIES
+    assert count_queries(lambda: client.get(f"/console/?queue={queue}&q=ticket&sort=-priority")) == QUEUE_QUERIES
 
 
 @pytest.mark.parametrize("n", [3, 30])
 def test_queue_counts(world: World, n: int) -> None:
     _tickets(world, n)
     client = _client(world)
-    assert _count(lambda: client.get("/console/counts/")) == COUNTS_QUERIES
+    assert count_queries(lambda: client.get("/console/counts/")) == COUNTS_QUERIES
 
 
 @pytest.mark.parametrize("n", [3, 30])
@@ -81,4 +70,4 @@ def test_ticket_page(world: World, n: int) -> None:
     services.set_watching(actor=Actor(user=world.supervisor), ticket=ticket, watching=True)
     client = _client(world)
     client.get(f"/console/tickets/{ticket.number}/")
-    assert _count(lambda: client.get(f"/console/tickets/{ticket.number}/")) == TICKET_QUERIES
+    assert count_queries(lambda: client.get(f"/console/tickets/{ticket.number}/")) == TICKET_QUERIES

@@ -6,14 +6,12 @@ from typing import Any
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 
 from tierdesk.core.actor import Actor
 from tierdesk.tenancy.services import post_announcement
 from tierdesk.testing.factories import open_ticket
-from tierdesk.testing.fixtures import World
+from tierdesk.testing.fixtures import World, count_queries
 from tierdesk.tickets import services
 from tierdesk.tickets.models import Category, Ticket
 
@@ -32,14 +30,6 @@ def _tickets(world: World, n: int, requester: Any = None) -> list[Ticket]:
     ]
 
 
-def _count(call: Any) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = call()
-    assert response.status_code == 200
-    # Savepoints come from nesting inside the test's transaction, not from the view.
-    return sum(1 for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT")))
-
-
 @pytest.mark.parametrize("n", [3, 30])
 def test_my_tickets(world: World, n: int) -> None:
     _tickets(world, n)
@@ -47,7 +37,7 @@ def test_my_tickets(world: World, n: int) -> None:
     client = Client()
     client.force_login(world.requester_user)
     client.get("/portal/")
-    assert _count(lambda: client.get("/portal/")) == MY_TICKETS_QUERIES
+    assert count_queries(lambda: client.get("/portal/")) == MY_TICKETS_QUERIES
 
 
 @pytest.mark.parametrize("n", [3, 30])
@@ -56,7 +46,7 @@ def test_organisation_tickets(world: World, n: int) -> None:
     client = Client()
     client.force_login(world.manager_user)
     client.get("/portal/organisation/")
-    assert _count(lambda: client.get("/portal/organisation/")) == MY_TICKETS_QUERIES
+    assert count_queries(lambda: client.get("/portal/organisation/")) == MY_TICKETS_QUERIES
 
 
 @pytest.mark.parametrize("n", [1, 10])
@@ -78,4 +68,4 @@ def test_ticket_page(world: World, n: int) -> None:
     client = Client()
     client.force_login(world.requester_user)
     client.get(f"/portal/tickets/{ticket.number}/")
-    assert _count(lambda: client.get(f"/portal/tickets/{ticket.number}/")) == TICKET_PAGE_QUERIES
+    assert count_queries(lambda: client.get(f"/portal/tickets/{ticket.number}/")) == TICKET_PAGE_QUERIES

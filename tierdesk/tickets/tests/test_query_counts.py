@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 
 from tierdesk.core.actor import Actor
 from tierdesk.testing.factories import open_ticket
-from tierdesk.testing.fixtures import World, api_client_for
+from tierdesk.testing.fixtures import World, api_client_for, count_queries
 from tierdesk.tickets import services
 from tierdesk.tickets.models import Category
 
@@ -31,20 +27,12 @@ def _tickets(world: World, n: int) -> None:
             services.assign(actor=actor, ticket=ticket, assignee=world.agent)
 
 
-def _count(call: Any) -> int:
-    with CaptureQueriesContext(connection) as queries:
-        response = call()
-    assert response.status_code == 200
-    # Savepoints come from nesting inside the test's transaction, not from the view.
-    return sum(1 for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT")))
-
-
 @pytest.mark.parametrize("n", [3, 30])
 def test_api_ticket_list(world: World, n: int) -> None:
     _tickets(world, n)
     client = api_client_for(world.agent)
     client.get("/api/v1/tickets/")  # the token's last-used stamp is written on first use only
-    assert _count(lambda: client.get("/api/v1/tickets/")) == API_LIST_QUERIES
+    assert count_queries(lambda: client.get("/api/v1/tickets/")) == API_LIST_QUERIES
     assert len(client.get("/api/v1/tickets/").json()["results"]) == n
 
 
@@ -53,4 +41,4 @@ def test_api_ticket_detail(world: World) -> None:
     client = api_client_for(world.agent)
     client.get("/api/v1/tickets/")
     number = client.get("/api/v1/tickets/").json()["results"][0]["number"]
-    assert _count(lambda: client.get(f"/api/v1/tickets/{number}/")) == API_DETAIL_QUERIES
+    assert count_queries(lambda: client.get(f"/api/v1/tickets/{number}/")) == API_DETAIL_QUERIES
