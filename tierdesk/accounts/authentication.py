@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
@@ -42,17 +43,11 @@ class ApiTokenAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-def _schema_extension() -> Any:
-    from drf_spectacular.extensions import OpenApiAuthenticationExtension
+class ApiTokenScheme(OpenApiAuthenticationExtension):
+    """Tells the OpenAPI schema how the tokens are sent."""
 
-    class ApiTokenScheme(OpenApiAuthenticationExtension):
-        target_class = "tierdesk.accounts.authentication.ApiTokenAuthentication"
-        name = "apiToken"
+    target_class = "tierdesk.accounts.authentication.ApiTokenAuthentication"
+    name = "apiToken"
 
-        def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
-            return {"type": "http", "scheme": "bearer", "description": "Personal API token (td_…)"}
-
-    return ApiTokenScheme
-
-
-ApiTokenScheme = _schema_extension()
+    def get_security_definition(self, auto_schema: Any) -> dict[str, str]:
+        return {"type": "http", "scheme": "bearer", "description": "Personal API token (td_…)"}

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -16,7 +16,6 @@ class Actor:
     user: User | None
     ip: str | None = None
     via: str = "web"  # web, api, email, monitoring, system, command
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def system(cls, via: str = "system") -> Actor:

@@ -17,7 +17,7 @@ from django.views.defaults import server_error as django_server_error
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import get_doc
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import exceptions, serializers, status
+from rest_framework import exceptions, serializers
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
@@ -234,10 +234,6 @@ class ScopedViewSet(GenericViewSet):
         if model is None:
             raise NotImplementedError
         return model._default_manager.none()
-
-
-def created(data: Any) -> Response:
-    return Response(data, status=status.HTTP_201_CREATED)
 
 
 class ScopedPrimaryKeyField(serializers.PrimaryKeyRelatedField):
