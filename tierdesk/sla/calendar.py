@@ -8,6 +8,7 @@ is an hour shorter or longer that day, exactly as the clock on the wall says.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -113,6 +114,12 @@ def _aware(moment: datetime) -> datetime:
 
 def public_holidays(country: str, years: Iterable[int], subdivision: str | None = None) -> frozenset[date]:
     """Public holidays from the `holidays` package, e.g. ("GB", years, "ENG") or ("US", years, "NY")."""
+    return _public_holidays(country, tuple(sorted(set(years))), subdivision)
+
+
+@functools.lru_cache(maxsize=256)
+def _public_holidays(country: str, years: tuple[int, ...], subdivision: str | None) -> frozenset[date]:
+    # Every clock recompute needs them; computing a country's year costs about a millisecond.
     try:
         calendar = holiday_calendars.country_holidays(country, subdiv=subdivision, years=list(years))
     except NotImplementedError as exc:
