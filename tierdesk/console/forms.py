@@ -78,11 +78,22 @@ class CategoryChoiceField(forms.ModelChoiceField):
 # --- the ticket page: each inline change carries the version it was made against -------------
 
 
-class VersionedForm(forms.Form):
+class PrefixedIds:
+    """Several forms share one page: each prefixes its element ids (`id_prefix`) to keep them unique."""
+
+    id_prefix = "id"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")
+        super().__init__(*args, **kwargs)
+
+
+class VersionedForm(PrefixedIds, forms.Form):
     version = forms.IntegerField(min_value=1, widget=forms.HiddenInput)
 
 
 class StatusForm(VersionedForm):
+    id_prefix = "status"
     status = forms.ChoiceField(label="New status", widget=forms.Select(attrs=SELECT))
     resolution_code = forms.ChoiceField(
         label="Resolution code", choices=RESOLUTION_CHOICES, required=False, widget=forms.Select(attrs=SELECT)
@@ -96,21 +107,18 @@ class StatusForm(VersionedForm):
 
     def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.auto_id = "status-%s"  # unique ids: several forms share one page
         targets = workflow.allowed_targets(ticket.status)
         self.fields["status"].choices = [("", "Choose…")] + [(s, TicketStatus(s).label) for s in targets]  # type: ignore[attr-defined]
 
 
 class PriorityForm(VersionedForm):
+    id_prefix = "priority"
     impact = forms.ChoiceField(label="Impact", choices=Level.choices, widget=forms.Select(attrs=SELECT))
     urgency = forms.ChoiceField(label="Urgency", choices=Level.choices, widget=forms.Select(attrs=SELECT))
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.auto_id = "priority-%s"  # unique ids: several forms share one page
-
 
 class CategoryForm(VersionedForm):
+    id_prefix = "category"
     category = CategoryChoiceField(
         label="Category",
         queryset=Category.objects.none(),
@@ -121,11 +129,11 @@ class CategoryForm(VersionedForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.auto_id = "category-%s"  # unique ids: several forms share one page
         self.fields["category"].queryset = active_categories()  # type: ignore[attr-defined]
 
 
 class GroupForm(VersionedForm):
+    id_prefix = "group"
     support_group = forms.ModelChoiceField(
         label="Support group",
         queryset=SupportGroup.objects.none(),
@@ -136,11 +144,11 @@ class GroupForm(VersionedForm):
 
     def __init__(self, *args: Any, actor: Actor, ticket: Ticket, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.auto_id = "group-%s"  # unique ids: several forms share one page
         self.fields["support_group"].queryset = groups_for(actor, ticket)  # type: ignore[attr-defined]
 
 
 class AssigneeForm(VersionedForm):
+    id_prefix = "assignee"
     assignee = AgentChoiceField(
         label="Assignee",
         queryset=User.objects.none(),
@@ -151,17 +159,15 @@ class AssigneeForm(VersionedForm):
 
     def __init__(self, *args: Any, actor: Actor, ticket: Ticket, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.auto_id = "assignee-%s"  # unique ids: several forms share one page
         self.fields["assignee"].queryset = eligible_assignees(actor, ticket)  # type: ignore[attr-defined]
 
 
 class AssignToMeForm(VersionedForm):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.auto_id = "assign-me-%s"  # unique ids: several forms share one page
+    id_prefix = "assign-me"
 
 
-class ComposeForm(forms.Form):
+class ComposeForm(PrefixedIds, forms.Form):
+    id_prefix = "compose"
     KINDS = [("reply", "Public reply"), ("note", "Internal note")]
 
     kind = forms.ChoiceField(choices=KINDS, initial="reply", widget=forms.RadioSelect)
@@ -171,10 +177,6 @@ class ComposeForm(forms.Form):
         widget=forms.Textarea(attrs={"class": "form-control", "rows": 5}),
         error_messages={"required": "Write something first."},
     )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.auto_id = "compose-%s"  # unique ids: several forms share one page
 
 
 # --- the queue page ----------------------------------------------------------------------------
@@ -187,7 +189,8 @@ class TicketNumbersField(forms.MultipleChoiceField):
         return bool(TICKET_NUMBER.fullmatch(str(value)))
 
 
-class BulkForm(forms.Form):
+class BulkForm(PrefixedIds, forms.Form):
+    id_prefix = "bulk"
     ACTIONS = [
         ("assign", "Assign"),
         ("status", "Change status"),
@@ -217,7 +220,6 @@ class BulkForm(forms.Form):
 
     def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.auto_id = "bulk-%s"  # unique ids: several forms share one page
         self.actor = actor
         self._agents = {str(agent.pk): agent for agent in provider_agents(actor).order_by("full_name")}
         self.fields["assignee"].choices = [  # type: ignore[attr-defined]
@@ -250,19 +252,17 @@ class BulkForm(forms.Form):
         return self._agents.get(value)
 
 
-class SaveViewForm(forms.Form):
+class SaveViewForm(PrefixedIds, forms.Form):
+    id_prefix = "view"
     name = forms.CharField(label="Name of this view", max_length=80, widget=forms.TextInput(attrs=TEXT))
     query = forms.CharField(max_length=1000, required=False, widget=forms.HiddenInput)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.auto_id = "view-%s"  # unique ids: several forms share one page
 
 
 # --- log a call ----------------------------------------------------------------------------------
 
 
-class LogCallForm(forms.Form):
+class LogCallForm(PrefixedIds, forms.Form):
+    id_prefix = "call"
     # The caller card sits beside the form, so its inputs name the form they belong to.
     requester = forms.ModelChoiceField(
         queryset=Requester.objects.none(),
@@ -312,7 +312,6 @@ class LogCallForm(forms.Form):
 
     def __init__(self, *args: Any, actor: Actor, caller: Requester | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.auto_id = "call-%s"  # unique ids: several forms share one page
         callers = Requester.objects.visible_to(actor).filter(is_active=True).select_related("organisation", "site")
         self.fields["requester"].queryset = callers  # type: ignore[attr-defined]
         self.fields["category"].queryset = active_categories()  # type: ignore[attr-defined]

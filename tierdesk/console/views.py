@@ -435,10 +435,8 @@ def _valid(form: Any) -> dict[str, Any]:
 def change_status(request: HttpRequest, number: str) -> HttpResponse:
     def perform(actor: Actor, ticket: Ticket) -> object:
         data = _valid(StatusForm(request.POST, ticket=ticket))
-        if data["status"] == TicketStatus.RESOLVED and not (
-            data["resolution_code"] and data["resolution_notes"].strip()
-        ):
-            raise DomainError("Resolving needs a resolution code and resolution notes.")
+        # The state machine refuses a resolution without code and notes; the form only
+        # makes sure they are not sent along with any other status.
         return services.transition(
             actor=actor,
             ticket=ticket,
@@ -463,17 +461,17 @@ def change_priority(request: HttpRequest, number: str) -> HttpResponse:
     return _change(request, number, perform)
 
 
+def _change_field(actor: Actor, ticket: Ticket, data: dict[str, Any], name: str) -> Ticket:
+    """One field of the ticket, at the version the form was rendered with."""
+    changes = TicketChanges(**{name: data[name]})
+    return services.update_ticket(actor=actor, ticket=ticket, changes=changes, expected_version=data["version"])
+
+
 @agent_required
 @require_POST
 def change_category(request: HttpRequest, number: str) -> HttpResponse:
     def perform(actor: Actor, ticket: Ticket) -> object:
-        data = _valid(CategoryForm(request.POST))
-        return services.update_ticket(
-            actor=actor,
-            ticket=ticket,
-            changes=TicketChanges(category=data["category"]),
-            expected_version=data["version"],
-        )
+        return _change_field(actor, ticket, _valid(CategoryForm(request.POST)), "category")
 
     return _change(request, number, perform)
 
@@ -483,12 +481,7 @@ def change_category(request: HttpRequest, number: str) -> HttpResponse:
 def change_group(request: HttpRequest, number: str) -> HttpResponse:
     def perform(actor: Actor, ticket: Ticket) -> object:
         data = _valid(GroupForm(request.POST, actor=actor, ticket=ticket))
-        return services.update_ticket(
-            actor=actor,
-            ticket=ticket,
-            changes=TicketChanges(support_group=data["support_group"]),
-            expected_version=data["version"],
-        )
+        return _change_field(actor, ticket, data, "support_group")
 
     return _change(request, number, perform)
 
