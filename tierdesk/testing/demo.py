@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import time, timedelta
 
 from django.contrib.auth.hashers import make_password
 from django.db import transaction
@@ -350,8 +350,9 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
         progress("SLA calendars and policies created")
 
     categories = {c.path: c for c in Category.objects.all()}
+    members = {group.pk: list(group.members.all()) for group in groups.values()}  # read once, not per ticket
     for n in range(ticket_count):
-        _demo_ticket(rng, n, start, clients, requesters, groups, categories)
+        _demo_ticket(rng, n, clients, requesters, groups, members, categories)
         if (n + 1) % 50 == 0:
             progress(f"{n + 1} tickets")
     return DemoResult(created=True, logins=logins(), tickets=ticket_count)
@@ -418,10 +419,10 @@ def _group_for(category_path: str, org: Organisation, groups: dict[str, SupportG
 def _demo_ticket(
     rng: random.Random,
     n: int,
-    start: datetime,
     clients: list[Organisation],
     requesters: dict[int, list[Requester]],
     groups: dict[str, SupportGroup],
+    members: dict[int, list[User]],
     categories: dict[str, Category],
 ) -> None:
     org = clients[n % len(clients)]
@@ -433,7 +434,7 @@ def _demo_ticket(
     impact, urgency = rng.choice(list(Level.values)), rng.choice(list(Level.values))
     system = Actor.system(via="command")
     desk = groups["desk"]
-    desk_agents = list(desk.members.all())
+    desk_agents = members[desk.pk]
 
     with clock.frozen(opened):
         ticket = tickets.open_ticket(
@@ -466,7 +467,7 @@ def _demo_ticket(
     step += timedelta(hours=rng.randint(1, 20))
     if rng.random() < 0.35:
         group = _group_for(path, org, groups)
-        specialist = rng.choice(list(group.members.all()))
+        specialist = rng.choice(members[group.pk])
         with clock.frozen(min(step, clock.now())):
             tickets.add_note(actor=actor, ticket=ticket, body="Tried the standard checks; passing to the specialists.")
             ticket = tickets.assign(actor=actor, ticket=ticket, assignee=specialist, support_group=group)
