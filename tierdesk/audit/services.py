@@ -17,6 +17,7 @@ from django.db import models, transaction
 from tierdesk.audit.models import GENESIS_HASH, AuditEvent, ChainedRecord, ChainHead, TicketAccess
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
+from tierdesk.core.db import locked_row
 
 R = TypeVar("R", bound=ChainedRecord)
 
@@ -28,10 +29,7 @@ def json_safe(value: Any) -> Any:
 
 def _append(record: R) -> R:
     with transaction.atomic():
-        head = ChainHead.objects.select_for_update().filter(name=record.chain_name).first()
-        if head is None:
-            ChainHead.objects.get_or_create(name=record.chain_name)
-            head = ChainHead.objects.select_for_update().get(name=record.chain_name)
+        head = locked_row(ChainHead, name=record.chain_name)
         record.seq = head.seq + 1
         record.prev_hash = head.hash
         record.at = clock.now()

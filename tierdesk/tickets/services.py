@@ -19,6 +19,7 @@ from tierdesk.accounts.scope import scope_for
 from tierdesk.audit.services import record_event
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
+from tierdesk.core.db import locked_row
 from tierdesk.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied, StaleVersion
 from tierdesk.core.models import check_lengths
 from tierdesk.core.unset import UNSET
@@ -261,10 +262,7 @@ def _provider_id(ticket: Ticket) -> int:
 
 
 def _next_number(ticket_type: str) -> str:
-    seq = TicketNumberSequence.objects.select_for_update().filter(ticket_type=ticket_type).first()
-    if seq is None:
-        TicketNumberSequence.objects.get_or_create(ticket_type=ticket_type)
-        seq = TicketNumberSequence.objects.select_for_update().get(ticket_type=ticket_type)
+    seq = locked_row(TicketNumberSequence, ticket_type=ticket_type)
     seq.last_value += 1
     seq.save(update_fields=["last_value"])
     return f"{NUMBER_PREFIX[ticket_type]}{seq.last_value:07d}"
