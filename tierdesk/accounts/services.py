@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from django.db import transaction
 
@@ -18,7 +17,7 @@ from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, NotFound, PermissionDenied
 from tierdesk.core.models import check_lengths
-from tierdesk.core.unset import UNSET
+from tierdesk.core.unset import UNSET, Changes
 from tierdesk.tenancy.models import Department, Organisation, Site
 
 
@@ -92,7 +91,7 @@ def create_requester(
 
 
 @dataclass(frozen=True)
-class RequesterChanges:
+class RequesterChanges(Changes):
     """Fields to change; UNSET leaves one alone, None clears a site or department."""
 
     name: str = UNSET
@@ -103,9 +102,6 @@ class RequesterChanges:
     timezone: str = UNSET
     language: str = UNSET
     is_vip: bool = UNSET
-
-    def given(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNSET}
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from typing import Any
 from django.db import models
 
 from tierdesk.core import clock
+from tierdesk.core.errors import DomainError
 
 
 class TimestampedModel(models.Model):
@@ -36,8 +37,6 @@ class TenantModel(TimestampedModel):
 def check_lengths(instance: models.Model) -> None:
     """Refuse text longer than its column, as a clear DomainError rather than a database error
     (PostgreSQL refuses it; SQLite would silently store it)."""
-    from tierdesk.core.errors import DomainError
-
     for field in instance._meta.concrete_fields:
         limit = getattr(field, "max_length", None)
         value = getattr(instance, field.attname, None)

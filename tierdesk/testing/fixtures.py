@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from django.apps import apps
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from tierdesk.accounts.choices import Role
@@ -120,9 +122,6 @@ def api(world: World) -> Iterator[APIClient]:
 
 def count_queries(call: Callable[[], Any]) -> int:
     """Queries a request makes (it must answer 200), for the pinned query-count tests."""
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
     with CaptureQueriesContext(connection) as queries:
         response = call()
     assert response.status_code == 200

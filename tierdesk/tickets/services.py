@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import IO, Any
 
@@ -22,7 +22,7 @@ from tierdesk.core.actor import Actor
 from tierdesk.core.db import locked_row
 from tierdesk.core.errors import DomainError, NotFound, PayloadTooLarge, PermissionDenied, StaleVersion
 from tierdesk.core.models import check_lengths
-from tierdesk.core.unset import UNSET
+from tierdesk.core.unset import UNSET, Changes
 from tierdesk.tenancy.models import Site
 from tierdesk.tickets import workflow
 from tierdesk.tickets.choices import (
@@ -79,7 +79,7 @@ AUDITED_FIELDS = (
 
 
 @dataclass(frozen=True)
-class TicketChanges:
+class TicketChanges(Changes):
     title: str = UNSET
     description: str = UNSET
     category: Category | None = UNSET
@@ -90,9 +90,6 @@ class TicketChanges:
     tier: int = UNSET
     assignee: User | None = UNSET
     parent: Ticket | None = UNSET
-
-    def given(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not UNSET}
 
 
 # --- helpers ----------------------------------------------------------------------------
