@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.db.models import F, Q, Value
 from django.db.models.functions import Replace
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBase, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -43,6 +40,7 @@ from tierdesk.console.forms import (
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, NotFound, StaleVersion
 from tierdesk.core.unset import UNSET
+from tierdesk.core.views import agent_required
 from tierdesk.sla.models import SlaClock
 from tierdesk.tickets import services, workflow
 from tierdesk.tickets.access import access_ticket, visible_attachments
@@ -55,8 +53,6 @@ PAGE_SIZE = 50
 RECENT_TICKETS = 5
 CALLER_RESULTS = 10
 
-View = Callable[..., HttpResponseBase]
-
 
 class FormInvalid(DomainError):
     """A console form did not validate; its errors read as one sentence for the alert."""
@@ -68,23 +64,6 @@ class FormInvalid(DomainError):
             label = form.fields[name].label if name in form.fields and form.fields[name].label else ""
             parts.extend(f"{label}: {error}" if label else str(error) for error in errors)
         return cls(" ".join(parts) or "The form is not valid.")
-
-
-def agent_required(view: View) -> View:
-    """Console pages are for agents, supervisors and admins; requesters are sent away."""
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        user = request.user
-        if not user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not getattr(user, "is_agent_side", False):
-            if request.method == "GET" and not getattr(request, "htmx", False):
-                return redirect("home")
-            raise PermissionDenied("The console is for agents.")
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _ticket(actor: Actor, number: str, *, log_view: bool = False) -> Ticket:
