@@ -239,6 +239,22 @@ def create_support_group(
     return group
 
 
+@transaction.atomic
+def add_member(*, actor: Actor, group: SupportGroup, agent: User, is_lead: bool = False) -> GroupMembership:
+    """Put an agent of the group's provider into the group (or change whether they lead it)."""
+    if agent.organisation_id != group.organisation_id or not agent.is_agent_side:
+        raise DomainError(f"{agent} is not an agent of the group's provider.")
+    membership, _ = GroupMembership.objects.update_or_create(group=group, agent=agent, defaults={"is_lead": is_lead})
+    record_event(
+        actor=actor,
+        action="support_group.member_set",
+        obj=group,
+        organisation_id=group.organisation_id,
+        after={"agent": agent.pk, "is_lead": is_lead},
+    )
+    return membership
+
+
 TOKEN_PREFIX = "td_"
 
 

@@ -32,6 +32,7 @@ urlpatterns = [
     path("tickets/", include("tierdesk.tickets.urls")),
     path("console/", include("tierdesk.console.urls")),
     path("portal/", include("tierdesk.portal.urls")),
+    path("notifications/", include("tierdesk.notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db import models
 
+from tierdesk.accounts.scope import scope_for
+from tierdesk.core.actor import Actor
 from tierdesk.core.models import TenantModel
 from tierdesk.sla.calendar import WorkingTime, WorkingWindow, public_holidays
 from tierdesk.sla.clocks import ClockState
@@ -119,7 +121,54 @@ class SlaTarget(models.Model):
         return f"{self.get_kind_display()} P{self.priority or '*'}: {self.minutes} min"
 
 
+class SlaAction(models.Model):
+    """What the desk does when a target's warning or breach is raised (in order, each once)."""
+
+    class Trigger(models.TextChoices):
+        WARNING = "warning", "On warning"
+        BREACH = "breach", "On breach"
+
+    class Kind(models.TextChoices):
+        NOTIFY_ASSIGNEE = "notify_assignee", "Notify the assignee"
+        NOTIFY_GROUP_LEAD = "notify_group_lead", "Notify the group lead"
+        NOTIFY_SUPERVISOR = "notify_supervisor", "Notify the supervisors"
+        REASSIGN = "reassign", "Reassign to a support group"
+        RAISE_PRIORITY = "raise_priority", "Raise the priority one step"
+        ESCALATE = "escalate", "Escalate to the next tier"
+
+    target = models.ForeignKey(SlaTarget, on_delete=models.CASCADE, related_name="actions")
+    trigger = models.CharField(max_length=8, choices=Trigger.choices)
+    percent = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Only at this warning threshold; empty: at every warning."
+    )
+    action = models.CharField(max_length=24, choices=Kind.choices)
+    reassign_to = models.ForeignKey(
+        "accounts.SupportGroup", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["target", "trigger", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~models.Q(action="reassign") | models.Q(reassign_to__isnull=False),
+                name="sla_action_reassign_needs_group",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_trigger_display()}: {self.get_action_display()}"
+
+    def applies_to(self, kind: str, percent: int) -> bool:
+        if self.trigger != kind:
+            return False
+        return kind == self.Trigger.BREACH or self.percent is None or self.percent == percent
+
+
 class SlaClockQuerySet(models.QuerySet["SlaClock"]):
+    def visible_to(self, actor: Actor) -> SlaClockQuerySet:
+        """Clocks of the tickets of the organisations the actor sees in full."""
+        return self.filter(organisation_id__in_scope=scope_for(actor).organisation_ids)
+
     def of_ticket(self, ticket: Any) -> SlaClockQuerySet:
         return self.filter(ticket=ticket)
 
@@ -195,3 +244,31 @@ class SlaEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.percent}% on clock {self.clock_id}"
+
+
+class EscalationRequest(TenantModel):
+    """An SLA's request to move a ticket to the next tier, for the routing service to carry out."""
+
+    class State(models.TextChoices):
+        OPEN = "open", "Open"
+        DONE = "done", "Done"
+        DECLINED = "declined", "Declined"
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="escalation_requests")
+    clock = models.ForeignKey(SlaClock, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    from_tier = models.PositiveSmallIntegerField()
+    to_tier = models.PositiveSmallIntegerField()
+    reason = models.CharField(max_length=250)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organisation", "state"], name="escalation_org_state")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["ticket", "to_tier"], condition=models.Q(state="open"), name="escalation_one_open_per_tier"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Escalate ticket {self.ticket_id} from Tier {self.from_tier} to Tier {self.to_tier}"

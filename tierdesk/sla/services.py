@@ -6,18 +6,24 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, models, transaction
 
+from tierdesk.accounts.choices import Role
+from tierdesk.accounts.models import GroupMembership, User
 from tierdesk.audit.services import record_event
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError
 from tierdesk.sla.calendar import WorkingTime, WorkingWindow, public_holidays
 from tierdesk.sla.clocks import ClockReading, ClockRule, ClockState, TicketEvent, read_clock
+from tierdesk.sla.events import announce_alarm
 from tierdesk.sla.models import (
     BusinessCalendar,
+    EscalationRequest,
+    SlaAction,
     SlaClock,
     SlaEvent,
     SlaPolicy,
@@ -27,7 +33,7 @@ from tierdesk.sla.models import (
 )
 from tierdesk.tenancy.models import Organisation
 from tierdesk.tickets import services as tickets
-from tierdesk.tickets.choices import TicketStatus
+from tierdesk.tickets.choices import Level, TicketStatus
 from tierdesk.tickets.models import FieldChange, Ticket
 
 logger = logging.getLogger(__name__)
@@ -218,7 +224,7 @@ def _raise_due(clock_id: int, now: datetime) -> str | None:
                 row.warned_percent = percent
             else:
                 return None  # another sweeper got here first
-            SlaEvent.objects.create(organisation_id=row.organisation_id, clock=row, kind=kind, percent=percent)
+            event = SlaEvent.objects.create(organisation_id=row.organisation_id, clock=row, kind=kind, percent=percent)
             row.save(update_fields=["breach_raised", "warned_percent"])
             tickets.record_system_event(
                 actor=Actor.system(via="sla"),
@@ -226,12 +232,142 @@ def _raise_due(clock_id: int, now: datetime) -> str | None:
                 event=f"sla_{kind}",
                 data={"clock": row.get_kind_display(), "owner": row.owner, "percent": percent},
             )
+            run_actions(event)
     except IntegrityError:
         return None  # another sweeper raised it first
     recompute_clocks(row.ticket_id, now=now)  # moves the clock on to its next warning or to breached
     if kind == SlaEvent.Kind.BREACH:
         logger.info("SLA breach: %s clock of ticket %s", row.kind, row.ticket.number)
     return kind
+
+
+def _target_of(clock_row: SlaClock) -> SlaTarget | None:
+    return _targets(clock_row.policy, clock_row.ticket.priority).get(clock_row.kind)
+
+
+def run_actions(event: SlaEvent) -> list[str]:
+    """Carry out the target's actions for this warning or breach; returns what was done.
+
+    Runs inside the transaction that raised the event, so the actions happen once with it.
+    An action that cannot be carried out (e.g. the group no longer serves the client) is
+    recorded on the ticket and does not undo the breach or the other actions.
+    """
+    clock_row = event.clock
+    target = _target_of(clock_row)
+    if target is None:
+        return []
+    done: list[str] = []
+    recipients: set[int] = set()
+    actor = Actor.system(via="sla")
+    for action in target.actions.select_related("reassign_to"):
+        if not action.applies_to(event.kind, event.percent):
+            continue
+        ticket = Ticket.objects.select_related("support_group").get(pk=clock_row.ticket_id)
+        try:
+            if action.action in NOTIFY:
+                recipients |= _recipients(action.action, ticket)
+            elif action.action == SlaAction.Kind.REASSIGN:
+                tickets.assign(actor=actor, ticket=ticket, assignee=None, support_group=action.reassign_to)
+            elif action.action == SlaAction.Kind.RAISE_PRIORITY:
+                raised = _raised(ticket.impact, ticket.urgency)
+                if raised is not None:
+                    tickets.change_priority(actor=actor, ticket=ticket, impact=raised[0], urgency=raised[1])
+            elif action.action == SlaAction.Kind.ESCALATE:
+                request_escalation(
+                    ticket=ticket,
+                    clock_row=clock_row,
+                    reason=f"SLA {event.kind}: {clock_row.get_kind_display()} ({clock_row.owner})",
+                )
+        except DomainError as exc:
+            tickets.record_system_event(
+                actor=actor,
+                ticket=ticket,
+                event="sla_action_failed",
+                data={"action": action.get_action_display(), "reason": str(exc)},
+            )
+            continue
+        done.append(action.action)
+    if recipients:
+        announce_alarm(event.pk, clock_row.ticket_id, sorted(recipients))
+    return done
+
+
+NOTIFY = frozenset({SlaAction.Kind.NOTIFY_ASSIGNEE, SlaAction.Kind.NOTIFY_GROUP_LEAD, SlaAction.Kind.NOTIFY_SUPERVISOR})
+RAISE_ORDER = [Level.LOW, Level.MEDIUM, Level.HIGH]
+
+
+def _raised(impact: str, urgency: str) -> tuple[str, str] | None:
+    """One step up the priority matrix: urgency first, then impact; None when both are high."""
+    if urgency != Level.HIGH:
+        return impact, RAISE_ORDER[RAISE_ORDER.index(Level(urgency)) + 1]
+    if impact != Level.HIGH:
+        return RAISE_ORDER[RAISE_ORDER.index(Level(impact)) + 1], urgency
+    return None
+
+
+def _recipients(kind: str, ticket: Ticket) -> set[int]:
+    if kind == SlaAction.Kind.NOTIFY_ASSIGNEE:
+        return {ticket.assignee_id} if ticket.assignee_id else set()
+    if kind == SlaAction.Kind.NOTIFY_GROUP_LEAD:
+        if ticket.support_group_id is None:
+            return set()
+        leads = GroupMembership.objects.filter(group_id=ticket.support_group_id, is_lead=True, agent__is_active=True)
+        return set(leads.values_list("agent_id", flat=True))
+    supervisors = User.objects.agents_of(ticket.organisation.provider_id or ticket.organisation_id)
+    return set(supervisors.filter(role=Role.SUPERVISOR).values_list("pk", flat=True))
+
+
+def request_escalation(*, ticket: Ticket, clock_row: SlaClock | None, reason: str) -> EscalationRequest | None:
+    """Record that the ticket should go up a tier; the routing service carries it out.
+
+    One open request per ticket and tier: a second breach asks for nothing new.
+    """
+    if ticket.tier >= 4:
+        raise DomainError(f"Ticket {ticket.number} is already at Tier 4.")
+    to_tier = ticket.tier + 1
+    if EscalationRequest.objects.filter(ticket=ticket, to_tier=to_tier, state=EscalationRequest.State.OPEN).exists():
+        return None
+    request = EscalationRequest.objects.create(
+        organisation_id=ticket.organisation_id,
+        ticket=ticket,
+        clock=clock_row,
+        from_tier=ticket.tier,
+        to_tier=to_tier,
+        reason=reason[:250],
+    )
+    tickets.record_system_event(
+        actor=Actor.system(via="sla"),
+        ticket=ticket,
+        event="escalation_requested",
+        data={"from_tier": ticket.tier, "to_tier": to_tier, "reason": request.reason},
+    )
+    return request
+
+
+@transaction.atomic
+def add_action(
+    *, actor: Actor, target: SlaTarget, trigger: str, action: str, percent: int | None = None, reassign_to: Any = None
+) -> SlaAction:
+    """An action on a target's warning or breach (e.g. notify the group lead at 75 %)."""
+    if trigger not in SlaAction.Trigger.values or action not in SlaAction.Kind.values:
+        raise DomainError(f"Unknown trigger or action: {trigger!r}, {action!r}.")
+    if action == SlaAction.Kind.REASSIGN and reassign_to is None:
+        raise DomainError("Reassigning needs the support group to reassign to.")
+    if reassign_to is not None and reassign_to.organisation_id != target.policy.organisation_id:
+        raise DomainError("The support group belongs to another provider.")
+    if trigger == SlaAction.Trigger.WARNING and percent is not None and percent not in (target.warn_at_percent or []):
+        raise DomainError(f"The target warns at {target.warn_at_percent or 'no threshold'}, not at {percent} %.")
+    created = SlaAction.objects.create(
+        target=target, trigger=trigger, action=action, percent=percent, reassign_to=reassign_to
+    )
+    record_event(
+        actor=actor,
+        action="sla_action.created",
+        obj=created,
+        organisation_id=target.policy.organisation_id,
+        after={"target": str(target), "trigger": trigger, "action": action, "percent": percent},
+    )
+    return created
 
 
 @transaction.atomic

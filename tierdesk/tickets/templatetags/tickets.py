@@ -14,6 +14,10 @@ _EVENT_LABELS = {
     "status_changed": "changed the status",
     "reopened": "reopened the ticket",
     "attachment_added": "attached a file",
+    "sla_warning": "raised an SLA warning",
+    "sla_breach": "recorded an SLA breach",
+    "sla_action_failed": "could not carry out an SLA action",
+    "escalation_requested": "requested escalation",
 }
 
 

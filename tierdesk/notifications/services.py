@@ -1,0 +1,49 @@
+"""Writers of notifications: what the desk tells its people, each cause at most once per person."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.db import transaction
+
+from tierdesk.accounts.models import User
+from tierdesk.core import clock
+from tierdesk.core.actor import Actor
+from tierdesk.core.errors import NotFound
+from tierdesk.notifications.models import Notification
+from tierdesk.sla.models import SlaEvent
+
+
+@transaction.atomic
+def notify_sla_alarm(*, sla_event_id: int, recipient_ids: Iterable[int]) -> list[Notification]:
+    """Tell each recipient about a warning or breach. Idempotent: a retried task adds nothing."""
+    event = SlaEvent.objects.select_related("clock__ticket").filter(pk=sla_event_id).first()
+    if event is None:
+        return []
+    ticket = event.clock.ticket
+    what = "breached" if event.kind == SlaEvent.Kind.BREACH else f"is at {event.percent} %"
+    subject = f"SLA {event.kind}: {event.clock.get_kind_display()} of {ticket.number} {what}"
+    body = f"{ticket.number} {ticket.title}\nClock: {event.clock.get_kind_display()} ({event.clock.owner})"
+    created = []
+    # Only active people of the ticket's provider; an id from a stale event never crosses tenants.
+    provider_id = ticket.organisation.provider_id or ticket.organisation_id
+    for user_id in User.objects.agents_of(provider_id).filter(pk__in=list(recipient_ids)).values_list("pk", flat=True):
+        row, made = Notification.objects.get_or_create(
+            recipient_id=user_id,
+            key=f"sla_event:{event.pk}",
+            defaults={"organisation_id": provider_id, "ticket": ticket, "subject": subject[:250], "body": body},
+        )
+        if made:
+            created.append(row)
+    return created
+
+
+@transaction.atomic
+def mark_read(*, actor: Actor, notification_ids: Iterable[int] | None = None) -> int:
+    """Mark the actor's own notifications read (all of them when no ids are given)."""
+    if actor.user is None:
+        raise NotFound("Only a person has notifications.")
+    mine = Notification.objects.for_recipient(actor.user).unread()
+    if notification_ids is not None:
+        mine = mine.filter(pk__in=list(notification_ids))
+    return mine.update(read_at=clock.now())
