@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "tierdesk.portal",
     "tierdesk.sla",
     "tierdesk.notifications",
+    "tierdesk.reporting",
 ]
 
 MIDDLEWARE = [

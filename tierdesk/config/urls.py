@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from tierdesk.accounts.api.views import ApiTokenViewSet, PersonViewSet, SupportGroupViewSet
 from tierdesk.accounts.views import home
 from tierdesk.core.api import api_not_found
+from tierdesk.reporting.api.views import ReportViewSet
 from tierdesk.tenancy.api.views import OrganisationViewSet, SiteViewSet
 from tierdesk.tickets.api.views import CategoryViewSet, TicketViewSet
 
@@ -22,6 +23,7 @@ router.register("people", PersonViewSet, basename="person")
 router.register("support-groups", SupportGroupViewSet, basename="support-group")
 router.register("categories", CategoryViewSet, basename="category")
 router.register("tokens", ApiTokenViewSet, basename="token")
+router.register("reports", ReportViewSet, basename="report")
 
 api_v1 = ([*router.urls, path("<path:rest>", api_not_found)], "api")
 
@@ -32,6 +34,7 @@ urlpatterns = [
     path("tickets/", include("tierdesk.tickets.urls")),
     path("console/", include("tierdesk.console.urls")),
     path("portal/", include("tierdesk.portal.urls")),
+    path("reports/", include("tierdesk.reporting.urls")),
     path("notifications/", include("tierdesk.notifications.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),

@@ -37,6 +37,8 @@ from tierdesk.accounts import services as accounts
 from tierdesk.accounts.models import ApiToken, Requester, SupportGroup, User
 from tierdesk.core.actor import Actor
 from tierdesk.core.api import PROBLEM_CONTENT_TYPE, ScopedViewSet, api_not_found
+from tierdesk.sla import services as sla
+from tierdesk.sla.models import SlaClock
 from tierdesk.tenancy import services as tenancy
 from tierdesk.tenancy.models import Organisation, Site
 from tierdesk.testing import factories as f
@@ -129,6 +131,7 @@ class Hospital:
     attachment: Attachment
     support_group: SupportGroup
     token: ApiToken
+    clock: SlaClock
 
 
 # The object a route's lookup points at, by the model its viewset serves. A viewset serving a
@@ -140,6 +143,7 @@ OBJECTS: dict[type[models.Model], Callable[[Hospital], models.Model]] = {
     Ticket: lambda h: h.ticket,
     SupportGroup: lambda h: h.support_group,
     ApiToken: lambda h: h.token,
+    SlaClock: lambda h: h.clock,
 }
 
 # Text that only the Hospital's object of that model would put into a response.
@@ -150,6 +154,8 @@ MARKERS: dict[type[models.Model], Callable[[Hospital], str]] = {
     Ticket: lambda h: h.ticket.number,
     SupportGroup: lambda h: h.support_group.name,
     ApiToken: lambda h: h.token.prefix,
+    # Only the Hospital has clocks here, so any row of a compliance report is the Hospital's.
+    SlaClock: lambda h: '"response_total"',
 }
 
 # URL keyword arguments other than the lookup and the format suffix: the Hospital's value.
@@ -198,8 +204,14 @@ def hospital(world: World) -> Hospital:
         actor=system, provider=world.provider, name="Clinical systems", tier=2, serves=[world.client]
     )
     token, _ = accounts.issue_api_token(actor=system, user=world.manager_user, name="Hospital reporting")
+    # An SLA clock decided (the reply met the first-response target), so reports have a row.
+    calendar = sla.create_calendar(actor=system, provider=world.provider, name="24x7", timezone="UTC", always_open=True)
+    sla.create_policy(
+        actor=system, provider=world.provider, name="All", calendar=calendar, targets=[("first_response", None, 60, [])]
+    )
+    clock = sla.recompute_clocks(ticket.pk)[0]
     ticket.refresh_from_db()
-    return Hospital(world.client, site, requester, ticket, entry, attachment, group, token)
+    return Hospital(world.client, site, requester, ticket, entry, attachment, group, token, clock)
 
 
 @pytest.fixture

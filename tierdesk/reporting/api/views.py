@@ -1,0 +1,87 @@
+"""Report endpoints under /api/v1/reports/: the same figures as the report pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from tierdesk.accounts.scope import scope_for
+from tierdesk.core.actor import Actor
+from tierdesk.core.api import PROBLEM, ScopedPrimaryKeyField, ScopedViewSet, StrictInputSerializer
+from tierdesk.core.errors import DomainError
+from tierdesk.reporting.sla_compliance import DIMENSIONS, parse_grouping, sla_compliance
+from tierdesk.sla.models import SlaClock
+from tierdesk.tenancy.models import Organisation
+
+
+class ComplianceQuery(StrictInputSerializer):
+    group_by = serializers.CharField(
+        required=False, default="", help_text=f"Comma-separated, any of: {', '.join(DIMENSIONS)}."
+    )
+    opened_from = serializers.DateField(required=False, allow_null=True, default=None)
+    opened_until = serializers.DateField(required=False, allow_null=True, default=None)
+    organisation = ScopedPrimaryKeyField(
+        model=Organisation,
+        scoped=lambda a: Organisation.objects.within(scope_for(a).organisation_ids),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+
+    def validate_group_by(self, value: str) -> tuple[str, ...]:
+        try:
+            return parse_grouping([value])
+        except DomainError as exc:
+            raise serializers.ValidationError(exc.detail) from exc
+
+
+class ComplianceRowSerializer(serializers.Serializer):
+    keys = serializers.DictField(child=serializers.CharField(), help_text="The row's value of each grouping.")
+    response_total = serializers.IntegerField()
+    response_met = serializers.IntegerField()
+    response_percent = serializers.FloatField(allow_null=True)
+    resolution_total = serializers.IntegerField()
+    resolution_met = serializers.IntegerField()
+    resolution_percent = serializers.FloatField(allow_null=True)
+    breaches = serializers.IntegerField()
+    mean_response_seconds = serializers.FloatField(allow_null=True, help_text="Business time.")
+    mean_resolution_seconds = serializers.FloatField(allow_null=True, help_text="Business time.")
+
+
+class ComplianceReportSerializer(serializers.Serializer):
+    grouping = serializers.ListField(child=serializers.CharField())
+    results = ComplianceRowSerializer(many=True)
+
+
+class ReportViewSet(ScopedViewSet):
+    queryset = SlaClock.objects.none()
+
+    def scoped_queryset(self, actor: Actor) -> QuerySet[Any]:
+        return SlaClock.objects.visible_to(actor)
+
+    @extend_schema(
+        summary="SLA compliance by organisation, contract, priority, group, tier or month",
+        parameters=[ComplianceQuery],
+        responses={200: ComplianceReportSerializer, 400: PROBLEM},
+    )
+    @action(detail=False, methods=["get"], url_path="sla-compliance")
+    def sla_compliance(self, request: Request) -> Response:
+        query = ComplianceQuery(data=request.query_params.dict(), context={"actor": self.actor})
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        grouping = params["group_by"] or parse_grouping([])
+        organisation = params["organisation"]
+        rows = sla_compliance(
+            self.actor,
+            grouping=grouping,
+            opened_from=params["opened_from"],
+            opened_until=params["opened_until"],
+            organisation_id=organisation.pk if organisation else None,
+        )
+        return Response(ComplianceReportSerializer({"grouping": list(grouping), "results": rows}).data)

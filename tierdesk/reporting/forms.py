@@ -1,0 +1,44 @@
+"""The report filters. Organisation choices are those the acting person sees in full."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from tierdesk.accounts.scope import scope_for
+from tierdesk.core.actor import Actor
+from tierdesk.reporting.sla_compliance import DEFAULT_GROUPING, DIMENSIONS
+from tierdesk.tenancy.models import Organisation
+
+DATE = {"class": "form-control form-control-sm", "type": "date"}
+
+
+class ComplianceForm(forms.Form):
+    group_by = forms.MultipleChoiceField(
+        choices=[(name, label) for name, (_, label) in DIMENSIONS.items()],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Group by",
+    )
+    opened_from = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Opened from")
+    opened_until = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Opened until")
+    organisation = forms.ModelChoiceField(
+        queryset=Organisation.objects.none(),
+        required=False,
+        empty_label="All organisations",
+        widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
+    )
+
+    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        visible = Organisation.objects.within(scope_for(actor).organisation_ids).filter(provider__isnull=False)
+        self.fields["organisation"].queryset = visible.order_by("name")  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("opened_from"), data.get("opened_until")
+        if start and end and end < start:
+            raise forms.ValidationError("The period ends before it starts.")
+        data["group_by"] = tuple(data.get("group_by") or DEFAULT_GROUPING)
+        return data

@@ -1,0 +1,10 @@
+from django.urls import path
+
+from tierdesk.reporting import views
+
+app_name = "reporting"
+
+urlpatterns = [
+    path("sla/", views.sla_report, name="sla"),
+    path("sla/export.csv", views.sla_report_csv, name="sla_csv"),
+]
