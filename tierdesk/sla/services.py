@@ -131,10 +131,11 @@ def _next_warning(
 
 
 @transaction.atomic
-def recompute_clocks(ticket_id: int, *, now: datetime | None = None) -> list[SlaClock]:
+def recompute_clocks(ticket_id: int, *, now: datetime | None = None, historic: bool = False) -> list[SlaClock]:
     """Read every clock of the ticket from its events and store the readings.
 
     Idempotent and safe to repeat: the stored rows are a cache of what the events say.
+    `historic`: an imported ticket of another desk; its clocks are read but raise no alarms.
     """
     now = now or clock.now()
     ticket = Ticket.objects.select_related("organisation", "support_group").filter(pk=ticket_id).first()
@@ -163,10 +164,14 @@ def recompute_clocks(ticket_id: int, *, now: datetime | None = None) -> list[Sla
     for kind, target in targets.items():
         reading = read_clock(_rule(kind, target, pause), working, _events_for(kind, ticket, events), now)
         warn_at, warn_percent = _next_warning(reading, target, working, now, warned.get(kind, 0))
+        quiet = {"breach_raised": True, "warned_percent": 100} if historic else {}
+        if historic:
+            warn_at, warn_percent = None, None
         row, _ = SlaClock.objects.update_or_create(
             ticket=ticket,
             kind=kind,
             defaults={
+                **quiet,
                 "organisation_id": ticket.organisation_id,
                 "policy": policy,
                 "owner": _owner(kind, ticket),

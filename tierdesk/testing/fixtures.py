@@ -127,3 +127,14 @@ def count_queries(call: Callable[[], Any]) -> int:
     assert response.status_code == 200
     # Savepoints come from nesting inside the test's transaction, not from the view.
     return sum(1 for q in queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT")))
+
+
+SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def shared_data(relative: str) -> Path:
+    """A file of the team's shared real-world data (../shared/data), or skip the test clearly."""
+    path = SHARED_DATA / relative
+    if not path.exists():
+        pytest.skip(f"shared data skipped: {path} is not on this machine (see ../shared/data/README.md)")
+    return path
