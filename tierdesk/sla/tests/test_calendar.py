@@ -126,3 +126,34 @@ def test_a_pause_never_shortens_what_remains(
     """Resuming later never brings the due time earlier than not pausing at all."""
     resumed = start + timedelta(minutes=pause)
     assert calendar.add(resumed, duration) >= calendar.add(start, duration)
+
+
+# Daylight-saving changes of 2026, in UTC, and the zone each belongs to.
+DST_CHANGES = [
+    ("Europe/London", datetime(2026, 3, 29, 1, tzinfo=UTC)),
+    ("Europe/London", datetime(2026, 10, 25, 1, tzinfo=UTC)),
+    ("America/New_York", datetime(2026, 3, 8, 7, tzinfo=UTC)),
+    ("America/New_York", datetime(2026, 11, 1, 6, tzinfo=UTC)),
+    ("Australia/Sydney", datetime(2026, 4, 4, 16, tzinfo=UTC)),
+    ("Australia/Sydney", datetime(2026, 10, 3, 16, tzinfo=UTC)),
+]
+
+
+@st.composite
+def around_a_dst_change(draw: st.DrawFn) -> tuple[WorkingTime, datetime]:
+    """A calendar whose windows cover the small hours, and a start within two days of its zone's change."""
+    zone, change = draw(st.sampled_from(DST_CHANGES))
+    windows = tuple(
+        WorkingWindow(day, time(draw(st.integers(0, 2))), time(draw(st.integers(3, 23)))) for day in range(7)
+    )
+    start = change + timedelta(minutes=draw(st.integers(-48 * 60, 48 * 60)))
+    return WorkingTime(zone, windows), start
+
+
+@settings(max_examples=200, deadline=None)
+@given(case=around_a_dst_change(), a=durations, b=durations)
+def test_dst_changes_keep_add_and_measure_exact(case: tuple[WorkingTime, datetime], a: timedelta, b: timedelta) -> None:
+    calendar, start = case
+    assert calendar.measure(start, calendar.add(start, a)) == a
+    shorter, longer = sorted((a, b))
+    assert calendar.add(start, shorter) <= calendar.add(start, longer)

@@ -197,3 +197,37 @@ def test_a_clock_stopped_before_the_sweep_raises_no_alarm(world: World) -> None:
     sla.recompute_clocks(ticket.pk, now=at(11))
     assert clocks(ticket)["first_response"].state == ClockState.BREACHED  # reports still see it
     assert sla.sweep(now=at(11)) == sla.SweepResult(0, 0)
+
+
+def test_a_pause_across_the_weekend_counts_neither_the_pause_nor_the_weekend(world: World) -> None:
+    desk_policy(world)
+    friday = -3
+    ticket = ticket_at(world, at(16, days=friday))
+    agent = Actor(user=world.agent)
+    with clock.frozen(at(17, days=friday)):
+        services.transition(actor=agent, ticket=ticket, to_status="pending_customer")
+    with clock.frozen(at(10)):  # Monday: the customer answers
+        services.transition(actor=agent, ticket=ticket, to_status="in_progress")
+    sla.recompute_clocks(ticket.pk, now=at(11))
+    resolution = clocks(ticket)["resolution"]
+    assert resolution.elapsed_seconds == 2 * 3600  # Friday 16-17 and Monday 10-11
+    assert resolution.due_at == at(17)  # 6 h left from Monday 11:00
+
+
+def test_policy_and_calendar_changed_mid_way_keep_the_time_used(world: World) -> None:
+    policy = desk_policy(world)
+    ticket = ticket_at(world, at(9))
+    sla.recompute_clocks(ticket.pk, now=at(11))
+    assert clocks(ticket)["resolution"].due_at == at(17)
+    # The contract is renegotiated at 11:00: resolution in 4 h instead of 8.
+    policy.targets.filter(kind="resolution", priority=None).update(minutes=4 * 60)
+    sla.recompute_clocks(ticket.pk, now=at(11))
+    resolution = clocks(ticket)["resolution"]
+    assert (resolution.elapsed_seconds, resolution.due_at) == (2 * 3600, at(13))
+    # The desk moves to 24x7: the two hours used stay two hours; what remains runs through the night.
+    policy.calendar.always_open = True
+    policy.calendar.save(update_fields=["always_open"])
+    sla.recompute_clocks(ticket.pk, now=at(11))
+    assert clocks(ticket)["resolution"].due_at == at(13)
+    sla.recompute_clocks(ticket.pk, now=at(12))
+    assert clocks(ticket)["resolution"].elapsed_seconds == 3 * 3600  # recomputing twice never double-counts
