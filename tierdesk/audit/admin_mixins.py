@@ -29,6 +29,21 @@ class AuditedModelAdmin(admin.ModelAdmin):
                 after={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
             )
 
+    def save_formset(self, request: HttpRequest, form: ModelForm, formset: Any, change: bool) -> None:
+        """Inline rows (a calendar's hours, a policy's targets) are audited with their parent."""
+        with transaction.atomic():
+            super().save_formset(request, form, formset, change)
+            saved = [str(o) for o in formset.new_objects] + [str(o) for o, _ in formset.changed_objects]
+            deleted = [str(o) for o in formset.deleted_objects]
+            if saved or deleted:
+                record_event(
+                    actor=Actor.from_request(request, via="admin"),
+                    action=f"{form.instance._meta.model_name}.{formset.model._meta.model_name}_changed",
+                    obj=form.instance,
+                    organisation_id=_organisation_id(form.instance),
+                    after={"saved": saved, "deleted": deleted},
+                )
+
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
         with transaction.atomic():
             record_event(

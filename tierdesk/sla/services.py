@@ -33,6 +33,7 @@ from tierdesk.sla.models import (
 )
 from tierdesk.tenancy.models import Organisation
 from tierdesk.tickets import services as tickets
+from tierdesk.tickets import workflow
 from tierdesk.tickets.choices import Level, TicketStatus
 from tierdesk.tickets.models import FieldChange, Ticket
 
@@ -190,6 +191,22 @@ def recompute_clocks(ticket_id: int, *, now: datetime | None = None, historic: b
         state=ClockState.CANCELLED, due_at=None, next_warning_at=None, computed_at=now
     )
     return stored
+
+
+def recompute_open_clocks(provider_id: int, *, now: datetime | None = None) -> int:
+    """Re-read the clocks of every open ticket of a provider's clients (after a policy or calendar change).
+
+    Resolved tickets keep their readings: a new contract does not rewrite past compliance.
+    """
+    clients = Organisation.objects.of_provider(provider_id).values_list("pk", flat=True)
+    ids = list(
+        Ticket.objects.filter(organisation_id__in=list(clients), status__in=workflow.OPEN)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for ticket_id in ids:
+        recompute_clocks(ticket_id, now=now)
+    return len(ids)
 
 
 @dataclass

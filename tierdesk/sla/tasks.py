@@ -11,3 +11,8 @@ def recompute_ticket_clocks(ticket_id: int) -> None:
 @shared_task(name="tierdesk.sla.sweep", ignore_result=True)
 def sweep() -> None:
     services.sweep()
+
+
+@shared_task(name="tierdesk.sla.recompute_provider_clocks", ignore_result=True)
+def recompute_provider_clocks(provider_id: int) -> None:
+    services.recompute_open_clocks(provider_id)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
+from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
 
+from tierdesk.audit.models import AuditEvent
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError
@@ -231,3 +235,65 @@ def test_policy_and_calendar_changed_mid_way_keep_the_time_used(world: World) ->
     assert clocks(ticket)["resolution"].due_at == at(13)
     sla.recompute_clocks(ticket.pk, now=at(12))
     assert clocks(ticket)["resolution"].elapsed_seconds == 3 * 3600  # recomputing twice never double-counts
+
+
+def test_a_policy_change_rereads_open_clocks_only(world: World) -> None:
+    policy = desk_policy(world)
+    running = ticket_at(world, at(9))
+    done = ticket_at(world, at(9))
+    with clock.frozen(at(10)):
+        services.transition(
+            actor=Actor(user=world.agent),
+            ticket=done,
+            to_status="resolved",
+            resolution_code="fixed",
+            resolution_notes="Ok",
+        )
+    for ticket in (running, done):
+        sla.recompute_clocks(ticket.pk, now=at(11))
+    policy.targets.filter(kind="resolution", priority=None).update(minutes=60)
+    assert sla.recompute_open_clocks(world.provider.pk, now=at(11)) == 1
+    assert clocks(running)["resolution"].state == ClockState.BREACHED
+    assert clocks(done)["resolution"].state == ClockState.MET  # past compliance is not rewritten
+
+
+def test_service_levels_are_configured_in_the_admin(world: World, client: Client) -> None:
+    desk_policy(world)
+    client.force_login(world.admin)
+    for page in ("businesscalendar", "slapolicy", "slatarget", "escalationrequest", "slaclock"):
+        assert client.get(f"/admin/sla/{page}/").status_code == 200, page
+    policy = SlaPolicy.objects.get()
+    assert client.get(f"/admin/sla/slapolicy/{policy.pk}/change/").status_code == 200
+    assert client.get(f"/admin/sla/businesscalendar/{policy.calendar_id}/change/").status_code == 200
+    target = policy.targets.first()
+    assert target is not None
+    assert client.get(f"/admin/sla/slatarget/{target.pk}/change/").status_code == 200
+
+
+def test_changing_a_target_in_the_admin_is_audited_and_rereads_clocks(
+    world: World, client: Client, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    policy = desk_policy(world)
+    ticket = ticket_at(world, at(9))
+    with clock.frozen(at(11)):
+        sla.recompute_clocks(ticket.pk)
+    target = policy.targets.get(kind="resolution", priority=None)
+    client.force_login(world.admin)
+    form = {
+        "policy": policy.pk,
+        "kind": "resolution",
+        "priority": "",
+        "minutes": "60",
+        "warn_at_percent": "[75]",
+        "actions-TOTAL_FORMS": "1",
+        "actions-INITIAL_FORMS": "0",
+        "actions-0-trigger": "breach",
+        "actions-0-action": "notify_supervisor",
+        "actions-0-percent": "",
+    }
+    with clock.frozen(at(11)), django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"/admin/sla/slatarget/{target.pk}/change/", form)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    assert target.actions.get().action == "notify_supervisor"
+    assert clocks(ticket)["resolution"].state == ClockState.BREACHED  # 2 h used of the new 1 h
+    assert AuditEvent.objects.filter(action="slatarget.slaaction_changed").exists()
