@@ -20,6 +20,7 @@ from tierdesk.accounts.models import Requester, SupportGroup, User
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.sla import services as sla
+from tierdesk.sla.models import SlaPolicy
 from tierdesk.tenancy import services as tenancy
 from tierdesk.tenancy.choices import OrganisationKind
 from tierdesk.tenancy.models import Organisation, Site
@@ -387,7 +388,7 @@ def _service_levels(system: Actor, provider: Organisation, hospital: Organisatio
         ("tier_2", None, 16 * 60, [75]),
         ("vendor", None, 16 * 60, [75]),  # the vendor's underpinning contract: two business days
     ]
-    sla.create_policy(
+    critical = sla.create_policy(
         actor=system,
         provider=provider,
         name="Hospital critical care (24x7)",
@@ -397,9 +398,24 @@ def _service_levels(system: Actor, provider: Organisation, hospital: Organisatio
         priorities=[1, 2],
         targets=[t for t in standard if t[1] in (1, 2)] + tiers,
     )
-    sla.create_policy(
+    normal = sla.create_policy(
         actor=system, provider=provider, name="Standard service", calendar=office, order=100, targets=standard + tiers
     )
+    for policy in (critical, normal):
+        _escalation_actions(system, policy)
+
+
+def _escalation_actions(system: Actor, policy: SlaPolicy) -> None:
+    """What a desk usually wires up: the lead hears at 75 %, supervisors at a breach, tiers escalate."""
+    for target in policy.targets.all():
+        if target.kind == "resolution":
+            sla.add_action(actor=system, target=target, trigger="warning", action="notify_group_lead", percent=75)
+            sla.add_action(actor=system, target=target, trigger="breach", action="notify_assignee")
+            sla.add_action(actor=system, target=target, trigger="breach", action="notify_supervisor")
+        elif target.kind == "first_response":
+            sla.add_action(actor=system, target=target, trigger="warning", action="notify_group_lead", percent=75)
+        elif target.kind == "tier_1":
+            sla.add_action(actor=system, target=target, trigger="breach", action="escalate")
 
 
 def hospital_site(hospital: Organisation) -> Site | None:
