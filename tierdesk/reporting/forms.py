@@ -18,7 +18,7 @@ class ComplianceForm(forms.Form):
     group_by = forms.MultipleChoiceField(
         choices=[(name, label) for name, (_, label) in DIMENSIONS.items()],
         required=False,
-        widget=forms.CheckboxSelectMultiple,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         label="Group by",
     )
     opened_from = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Opened from")

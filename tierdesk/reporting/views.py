@@ -17,7 +17,7 @@ from tierdesk.reporting.sla_compliance import DEFAULT_GROUPING, DIMENSIONS, Comp
 
 def _report(request: HttpRequest) -> tuple[ComplianceForm, list[ComplianceRow], tuple[str, ...]]:
     actor = Actor.from_request(request)
-    form = ComplianceForm(request.GET or None, actor=actor)
+    form = ComplianceForm(request.GET or None, actor=actor, initial={"group_by": list(DEFAULT_GROUPING)})
     if request.GET and not form.is_valid():
         return form, [], DEFAULT_GROUPING
     data: dict[str, Any] = form.cleaned_data if request.GET else {"group_by": DEFAULT_GROUPING}
