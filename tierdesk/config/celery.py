@@ -11,7 +11,7 @@ app = Celery("tierdesk")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# The one periodic schedule of the project; later issues (SLA sweep) add entries here.
+# The one periodic schedule of the project.
 app.conf.beat_schedule = {
     # Raise due SLA warnings and breaches; exactly once however many workers run it.
     "sla-sweep": {"task": "tierdesk.sla.sweep", "schedule": 60.0},

@@ -142,6 +142,8 @@ def recompute_clocks(ticket_id: int, *, now: datetime | None = None, historic: b
     ticket = Ticket.objects.select_related("organisation", "support_group").filter(pk=ticket_id).first()
     if ticket is None:
         return []
+    # A worker whose clock lags the web server's may read a ticket "before" it was opened.
+    now = max(now, ticket.created_at)
     policy = policy_for(ticket)
     if policy is None:
         SlaClock.objects.filter(ticket=ticket).exclude(state=ClockState.CANCELLED).update(

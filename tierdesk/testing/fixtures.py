@@ -138,3 +138,18 @@ def shared_data(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data skipped: {path} is not on this machine (see ../shared/data/README.md)")
     return path
+
+
+@pytest.fixture
+def tasks_in_process() -> Iterator[None]:
+    """Run background tasks in-process for this test, as the embedded default does.
+
+    Needed when the suite runs against Redis: a worker could not see the test's own
+    (never committed) transaction. The Redis path itself has its own test with a worker.
+    """
+    from tierdesk.config.celery import app
+
+    before = app.conf.task_always_eager
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = before

@@ -21,6 +21,7 @@ from tierdesk.tickets import services
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.mark.usefixtures("tasks_in_process")
 def test_supervisor_follows_a_breach_from_notification_to_report(world: World, session: Any, tmp_path: Path) -> None:
     from playwright.sync_api import expect
 

@@ -40,6 +40,7 @@ def sweep_at(when: Any, capture: Callable[..., Any]) -> sla.SweepResult:
         return sla.sweep(now=when)
 
 
+@pytest.mark.usefixtures("tasks_in_process")
 def test_breach_notifies_assignee_group_lead_and_supervisors(
     world: World, assigned: Ticket, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:

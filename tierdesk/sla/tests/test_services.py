@@ -270,6 +270,7 @@ def test_service_levels_are_configured_in_the_admin(world: World, client: Client
     assert client.get(f"/admin/sla/slatarget/{target.pk}/change/").status_code == 200
 
 
+@pytest.mark.usefixtures("tasks_in_process")
 def test_changing_a_target_in_the_admin_is_audited_and_rereads_clocks(
     world: World, client: Client, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
