@@ -78,6 +78,7 @@ class TargetKind(models.TextChoices):
     TIER_3 = "tier_3", "Time at Tier 3"
     TIER_4 = "tier_4", "Time at Tier 4"
     VENDOR = "vendor", "Vendor (underpinning contract)"
+    ENGINEERING = "engineering", "Engineering (hand-off)"
 
 
 class SlaPolicy(TenantModel):

@@ -43,7 +43,12 @@ DEFAULT_PAUSE = [TicketStatus.PENDING_CUSTOMER, TicketStatus.PENDING_VENDOR, Tic
 STOPPED = frozenset({TicketStatus.RESOLVED, TicketStatus.CLOSED})
 CANCELLED = frozenset({TicketStatus.CANCELLED})
 RESPONDED = "responded"  # a marker event: the first public reply stops the first-response clock
-VENDOR_RUNS = frozenset({TicketStatus.PENDING_VENDOR})
+# Underpinning clocks run only while another party holds the ticket.
+HANDOFF_RUNS = {
+    TargetKind.VENDOR: frozenset({TicketStatus.PENDING_VENDOR}),
+    TargetKind.ENGINEERING: frozenset({TicketStatus.PENDING_ENGINEERING}),
+}
+HANDOFF_OWNERS = {TargetKind.VENDOR: "Vendor", TargetKind.ENGINEERING: "Engineering"}
 TIER_KINDS = {TargetKind.TIER_1: 1, TargetKind.TIER_2: 2, TargetKind.TIER_3: 3, TargetKind.TIER_4: 4}
 
 
@@ -98,8 +103,8 @@ def _rule(kind: str, target: SlaTarget, pause: frozenset[str]) -> ClockRule:
     minutes = timedelta(minutes=target.minutes)
     if kind == TargetKind.FIRST_RESPONSE:
         return ClockRule(minutes, frozenset(), STOPPED | {RESPONDED}, CANCELLED)
-    if kind == TargetKind.VENDOR:
-        return ClockRule(minutes, frozenset(), STOPPED, CANCELLED, run_statuses=VENDOR_RUNS)
+    if kind in HANDOFF_RUNS:
+        return ClockRule(minutes, frozenset(), STOPPED, CANCELLED, run_statuses=HANDOFF_RUNS[kind])  # type: ignore[index]
     return ClockRule(minutes, pause, STOPPED, CANCELLED, tier=TIER_KINDS.get(kind))  # type: ignore[call-overload]
 
 
@@ -112,8 +117,8 @@ def _events_for(kind: str, ticket: Ticket, events: list[TicketEvent]) -> list[Ti
 def _owner(kind: str, ticket: Ticket) -> str:
     if kind in TIER_KINDS:
         return f"Tier {TIER_KINDS[kind]}"  # type: ignore[index]
-    if kind == TargetKind.VENDOR:
-        return "Vendor"
+    if kind in HANDOFF_OWNERS:
+        return HANDOFF_OWNERS[kind]  # type: ignore[index]
     return ticket.support_group.name if ticket.support_group else "Service desk"
 
 
@@ -156,13 +161,14 @@ def recompute_clocks(ticket_id: int, *, now: datetime | None = None, historic: b
     targets = _targets(policy, ticket.priority)
     warned = dict(SlaClock.objects.filter(ticket=ticket).values_list("kind", "warned_percent"))
     stored = []
-    # A tier's clock exists once the ticket has been at that tier, the vendor's once it went to one.
+    # A tier's clock exists once the ticket has been at that tier; a hand-off's once it was handed off.
     visited = {event.tier for event in events}
-    with_vendor = any(event.status in VENDOR_RUNS for event in events)
+    statuses = {event.status for event in events}
     targets = {
         k: t
         for k, t in targets.items()
-        if (k not in TIER_KINDS or TIER_KINDS[k] in visited) and (k != TargetKind.VENDOR or with_vendor)  # type: ignore[index]
+        if (k not in TIER_KINDS or TIER_KINDS[k] in visited)  # type: ignore[index]
+        and (k not in HANDOFF_RUNS or HANDOFF_RUNS[k] & statuses)  # type: ignore[index]
     }
     for kind, target in targets.items():
         reading = read_clock(_rule(kind, target, pause), working, _events_for(kind, ticket, events), now)

@@ -17,7 +17,7 @@ from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError
 from tierdesk.sla import services as sla
 from tierdesk.sla.clocks import ClockState
-from tierdesk.sla.models import SlaClock, SlaEvent, SlaPolicy
+from tierdesk.sla.models import SlaClock, SlaEvent, SlaPolicy, SlaTarget
 from tierdesk.testing.factories import open_ticket
 from tierdesk.testing.fixtures import World
 from tierdesk.tickets import services
@@ -298,3 +298,26 @@ def test_changing_a_target_in_the_admin_is_audited_and_rereads_clocks(
     assert target.actions.get().action == "notify_supervisor"
     assert clocks(ticket)["resolution"].state == ClockState.BREACHED  # 2 h used of the new 1 h
     assert AuditEvent.objects.filter(action="slatarget.slaaction_changed").exists()
+
+
+def test_hand_off_clocks_start_when_handed_off_and_run_only_meanwhile(world: World) -> None:
+    policy = desk_policy(world)
+    for kind in ("vendor", "engineering"):
+        SlaTarget.objects.create(policy=policy, kind=kind, minutes=8 * 60)
+    ticket = ticket_at(world, at(9))
+    sla.recompute_clocks(ticket.pk, now=at(10))
+    assert not {"vendor", "engineering"} & set(clocks(ticket))  # nobody else holds it yet
+    agent = Actor(user=world.agent)
+    with clock.frozen(at(10)):
+        services.transition(actor=agent, ticket=ticket, to_status="pending_engineering")
+    with clock.frozen(at(13)):
+        services.transition(actor=agent, ticket=ticket, to_status="in_progress")
+    sla.recompute_clocks(ticket.pk, now=at(15))
+    c = clocks(ticket)
+    assert (c["engineering"].owner, c["engineering"].state, c["engineering"].elapsed_seconds) == (
+        "Engineering",
+        ClockState.PAUSED,
+        3 * 3600,
+    )
+    assert "vendor" not in c
+    assert c["resolution"].elapsed_seconds == 3 * 3600  # 09-10 and 13-15: engineering's time paused it
