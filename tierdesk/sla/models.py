@@ -216,7 +216,13 @@ class SlaClock(TenantModel):
         ordering = ["due_at"]
         constraints = [models.UniqueConstraint(fields=["ticket", "kind"], name="clock_unique_kind")]
         indexes = [
-            models.Index(fields=["state", "due_at"], name="clock_state_due"),
+            # Only clocks whose breach is still to be raised: the index stays the size of the work
+            # ahead, however many breaches a desk has raised over the years.
+            models.Index(
+                fields=["state", "due_at"],
+                name="clock_breach_due",
+                condition=models.Q(breach_raised=False, stopped_at__isnull=True),
+            ),
             models.Index(fields=["state", "next_warning_at"], name="clock_state_warning"),
             models.Index(fields=["organisation", "state", "due_at"], name="clock_org_state_due"),
         ]

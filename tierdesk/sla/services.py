@@ -52,16 +52,57 @@ HANDOFF_OWNERS = {TargetKind.VENDOR: "Vendor", TargetKind.ENGINEERING: "Engineer
 TIER_KINDS = {TargetKind.TIER_1: 1, TargetKind.TIER_2: 2, TargetKind.TIER_3: 3, TargetKind.TIER_4: 4}
 
 
-def policy_for(ticket: Ticket) -> SlaPolicy | None:
+def _one(rows: models.QuerySet[Any]) -> Any:
+    """The row of a primary-key lookup, or None; unlike first(), without an ORDER BY to build."""
+    return next(iter(rows), None)
+
+
+class SlaSettings:
+    """Policies, calendars and targets, read once per run (a sweep, a replay, a policy change).
+
+    A run handles many tickets under few policies; reading the configuration once per run
+    instead of once per ticket is most of what a recompute costs. One run sees one version
+    of the configuration; the next run sees any change.
+    """
+
+    def __init__(self) -> None:
+        self._policies: dict[int, list[SlaPolicy]] = {}
+        self._working: dict[tuple[int, int, int], WorkingTime] = {}
+        self._targets: dict[tuple[int, int], dict[str, SlaTarget]] = {}
+
+    def policies(self, provider_id: int) -> list[SlaPolicy]:
+        if provider_id not in self._policies:
+            self._policies[provider_id] = list(
+                SlaPolicy.objects.filter(organisation_id=provider_id, is_active=True)
+                .select_related("calendar")
+                .prefetch_related("client_organisations", "categories", "calendar__hours", "calendar__custom_holidays")
+            )
+        return self._policies[provider_id]
+
+    def working_time(self, calendar: BusinessCalendar, first_year: int, last_year: int) -> WorkingTime:
+        key = (calendar.pk, first_year, last_year)
+        if key not in self._working:
+            self._working[key] = calendar.working_time(range(first_year, last_year + 1))
+        return self._working[key]
+
+    def targets(self, policy: SlaPolicy, priority: int) -> dict[str, SlaTarget]:
+        """One target per kind: the one for this priority, else the one for any priority."""
+        key = (policy.pk, priority)
+        if key not in self._targets:
+            chosen: dict[str, SlaTarget] = {}
+            for target in policy.targets.filter(models.Q(priority=priority) | models.Q(priority__isnull=True)):
+                if target.kind not in chosen or target.priority is not None:
+                    chosen[target.kind] = target
+            self._targets[key] = chosen
+        return self._targets[key]
+
+
+def policy_for(ticket: Ticket, settings: SlaSettings | None = None) -> SlaPolicy | None:
     """The first active policy, by order, whose conditions the ticket meets (empty = any)."""
     provider_id = ticket.organisation.provider_id or ticket.organisation_id
-    candidates = (
-        SlaPolicy.objects.filter(organisation_id=provider_id, is_active=True)
-        .filter(models.Q(ticket_type="") | models.Q(ticket_type=ticket.ticket_type))
-        .prefetch_related("client_organisations", "categories")
-        .select_related("calendar")
-    )
-    for policy in candidates:
+    for policy in (settings or SlaSettings()).policies(provider_id):
+        if policy.ticket_type and policy.ticket_type != ticket.ticket_type:
+            continue
         clients = {o.pk for o in policy.client_organisations.all()}
         categories = {c.pk for c in policy.categories.all()}
         if clients and ticket.organisation_id not in clients:
@@ -88,15 +129,6 @@ def ticket_events(ticket: Ticket) -> list[TicketEvent]:
             tier = int(change.new_value or tier)
         events.append(TicketEvent(change.created_at, status, tier))
     return events
-
-
-def _targets(policy: SlaPolicy, priority: int) -> dict[str, SlaTarget]:
-    """One target per kind: the one for this priority, else the one for any priority."""
-    chosen: dict[str, SlaTarget] = {}
-    for target in policy.targets.filter(models.Q(priority=priority) | models.Q(priority__isnull=True)):
-        if target.kind not in chosen or target.priority is not None:
-            chosen[target.kind] = target
-    return chosen
 
 
 def _rule(kind: str, target: SlaTarget, pause: frozenset[str]) -> ClockRule:
@@ -137,52 +169,46 @@ def _next_warning(
 
 
 @transaction.atomic
-def recompute_clocks(ticket_id: int, *, now: datetime | None = None, historic: bool = False) -> list[SlaClock]:
-    """Read every clock of the ticket from its events and store the readings.
+def recompute_clocks(
+    ticket_id: int, *, now: datetime | None = None, historic: bool = False, settings: SlaSettings | None = None
+) -> list[SlaClock]:
+    """Read every clock of the ticket from its events and store the readings that changed.
 
     Idempotent and safe to repeat: the stored rows are a cache of what the events say.
     `historic`: an imported ticket of another desk; its clocks are read but raise no alarms.
     """
+    settings = settings or SlaSettings()
     now = now or clock.now()
-    ticket = Ticket.objects.select_related("organisation", "support_group").filter(pk=ticket_id).first()
+    ticket = _one(Ticket.objects.select_related("organisation", "support_group").filter(pk=ticket_id))
     if ticket is None:
         return []
     # A worker whose clock lags the web server's may read a ticket "before" it was opened.
     now = max(now, ticket.created_at)
-    policy = policy_for(ticket)
-    if policy is None:
-        SlaClock.objects.filter(ticket=ticket).exclude(state=ClockState.CANCELLED).update(
-            state=ClockState.CANCELLED, due_at=None, next_warning_at=None, computed_at=now
-        )
-        return []
-    working = policy.calendar.working_time(range(ticket.created_at.year, now.year + 2))
-    pause = frozenset(policy.pause_statuses or DEFAULT_PAUSE)
-    events = ticket_events(ticket)
-    targets = _targets(policy, ticket.priority)
-    warned = dict(SlaClock.objects.filter(ticket=ticket).values_list("kind", "warned_percent"))
+    existing = {row.kind: row for row in SlaClock.objects.select_for_update().filter(ticket=ticket)}
+    policy = policy_for(ticket, settings)
+    targets: dict[str, SlaTarget] = {}
     stored = []
-    # A tier's clock exists once the ticket has been at that tier; a hand-off's once it was handed off.
-    visited = {event.tier for event in events}
-    statuses = {event.status for event in events}
-    targets = {
-        k: t
-        for k, t in targets.items()
-        if (k not in TIER_KINDS or TIER_KINDS[k] in visited)  # type: ignore[index]
-        and (k not in HANDOFF_RUNS or HANDOFF_RUNS[k] & statuses)  # type: ignore[index]
-    }
-    for kind, target in targets.items():
-        reading = read_clock(_rule(kind, target, pause), working, _events_for(kind, ticket, events), now)
-        warn_at, warn_percent = _next_warning(reading, target, working, now, warned.get(kind, 0))
-        quiet = {"breach_raised": True, "warned_percent": 100} if historic else {}
-        if historic:
-            warn_at, warn_percent = None, None
-        row, _ = SlaClock.objects.update_or_create(
-            ticket=ticket,
-            kind=kind,
-            defaults={
-                **quiet,
+    if policy is not None:
+        working = settings.working_time(policy.calendar, ticket.created_at.year, now.year + 1)
+        pause = frozenset(policy.pause_statuses or DEFAULT_PAUSE)
+        events = ticket_events(ticket)
+        # A tier's clock exists once the ticket has been at that tier; a hand-off's once it was handed off.
+        visited = {event.tier for event in events}
+        statuses = {event.status for event in events}
+        targets = {
+            k: t
+            for k, t in settings.targets(policy, ticket.priority).items()
+            if (k not in TIER_KINDS or TIER_KINDS[k] in visited)  # type: ignore[index]
+            and (k not in HANDOFF_RUNS or HANDOFF_RUNS[k] & statuses)  # type: ignore[index]
+        }
+        for kind, target in targets.items():
+            row = existing.get(kind)
+            reading = read_clock(_rule(kind, target, pause), working, _events_for(kind, ticket, events), now)
+            warned = 100 if historic else row.warned_percent if row is not None else 0
+            warn_at, warn_percent = _next_warning(reading, target, working, now, warned)
+            values: dict[str, Any] = {
                 "organisation_id": ticket.organisation_id,
-                "policy": policy,
+                "policy_id": policy.pk,
                 "owner": _owner(kind, ticket),
                 "state": reading.state,
                 "target_seconds": target.minutes * 60,
@@ -191,14 +217,29 @@ def recompute_clocks(ticket_id: int, *, now: datetime | None = None, historic: b
                 "stopped_at": reading.stopped_at,
                 "next_warning_at": warn_at,
                 "next_warning_percent": warn_percent,
-                "computed_at": now,
-            },
-        )
-        stored.append(row)
-    SlaClock.objects.filter(ticket=ticket).exclude(kind__in=list(targets)).update(
-        state=ClockState.CANCELLED, due_at=None, next_warning_at=None, computed_at=now
-    )
+            }
+            if historic:
+                values.update(breach_raised=True, warned_percent=100)
+            stored.append(_store(ticket, kind, row, values, now))
+    for kind, row in existing.items():
+        if kind not in targets and row.state != ClockState.CANCELLED:
+            _store(ticket, kind, row, {"state": ClockState.CANCELLED, "due_at": None, "next_warning_at": None}, now)
     return stored
+
+
+def _store(ticket: Ticket, kind: str, row: SlaClock | None, values: dict[str, Any], now: datetime) -> SlaClock:
+    """Insert the clock, or update only the fields whose reading moved (most recomputes move none)."""
+    if row is None:
+        row = SlaClock(ticket=ticket, kind=kind, computed_at=now, **values)
+        row.save(force_insert=True)
+        return row
+    changed = [name for name, value in values.items() if getattr(row, name) != value]
+    if changed:
+        for name in changed:
+            setattr(row, name, values[name])
+        row.computed_at = now
+        row.save(update_fields=[*changed, "computed_at"])
+    return row
 
 
 def recompute_open_clocks(provider_id: int, *, now: datetime | None = None) -> int:
@@ -212,8 +253,9 @@ def recompute_open_clocks(provider_id: int, *, now: datetime | None = None) -> i
         .order_by("pk")
         .values_list("pk", flat=True)
     )
+    settings = SlaSettings()
     for ticket_id in ids:
-        recompute_clocks(ticket_id, now=now)
+        recompute_clocks(ticket_id, now=now, settings=settings)
     return len(ids)
 
 
@@ -231,8 +273,9 @@ def sweep(*, now: datetime | None = None, batch: int = 500) -> SweepResult:
     """
     now = now or clock.now()
     result = SweepResult()
+    settings = SlaSettings()
     for clock_id in list(SlaClock.objects.due_for_sweep(now).values_list("pk", flat=True)[:batch]):
-        raised = _raise_due(clock_id, now)
+        raised = _raise_due(clock_id, now, settings)
         if raised == SlaEvent.Kind.BREACH:
             result.breaches += 1
         elif raised == SlaEvent.Kind.WARNING:
@@ -240,10 +283,10 @@ def sweep(*, now: datetime | None = None, batch: int = 500) -> SweepResult:
     return result
 
 
-def _raise_due(clock_id: int, now: datetime) -> str | None:
+def _raise_due(clock_id: int, now: datetime, settings: SlaSettings) -> str | None:
     try:
         with transaction.atomic():
-            row = SlaClock.objects.select_related("ticket").select_for_update().filter(pk=clock_id).first()
+            row = _one(SlaClock.objects.select_related("ticket", "policy").select_for_update().filter(pk=clock_id))
             if row is None:
                 return None
             if not row.breach_raised and row.due_at is not None and row.due_at <= now:
@@ -262,20 +305,21 @@ def _raise_due(clock_id: int, now: datetime) -> str | None:
                 event=f"sla_{kind}",
                 data={"clock": row.get_kind_display(), "owner": row.owner, "percent": percent},
             )
-            run_actions(event)
+            run_actions(event, settings)
+            # Moves the clock on to its next warning or to breached, in the same transaction.
+            recompute_clocks(row.ticket_id, now=now, settings=settings)
     except IntegrityError:
         return None  # another sweeper raised it first
-    recompute_clocks(row.ticket_id, now=now)  # moves the clock on to its next warning or to breached
     if kind == SlaEvent.Kind.BREACH:
         logger.info("SLA breach: %s clock of ticket %s", row.kind, row.ticket.number)
     return kind
 
 
-def _target_of(clock_row: SlaClock) -> SlaTarget | None:
-    return _targets(clock_row.policy, clock_row.ticket.priority).get(clock_row.kind)
+def _target_of(clock_row: SlaClock, settings: SlaSettings) -> SlaTarget | None:
+    return settings.targets(clock_row.policy, clock_row.ticket.priority).get(clock_row.kind)
 
 
-def run_actions(event: SlaEvent) -> list[str]:
+def run_actions(event: SlaEvent, settings: SlaSettings | None = None) -> list[str]:
     """Carry out the target's actions for this warning or breach; returns what was done.
 
     Runs inside the transaction that raised the event, so the actions happen once with it.
@@ -283,7 +327,7 @@ def run_actions(event: SlaEvent) -> list[str]:
     recorded on the ticket and does not undo the breach or the other actions.
     """
     clock_row = event.clock
-    target = _target_of(clock_row)
+    target = _target_of(clock_row, settings or SlaSettings())
     if target is None:
         return []
     done: list[str] = []
