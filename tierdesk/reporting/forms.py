@@ -14,15 +14,9 @@ from tierdesk.tenancy.models import Organisation
 DATE = {"class": "form-control form-control-sm", "type": "date"}
 
 
-class ComplianceForm(forms.Form):
-    group_by = forms.MultipleChoiceField(
-        choices=[(name, label) for name, (_, label) in DIMENSIONS.items()],
-        required=False,
-        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
-        label="Group by",
-    )
-    opened_from = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Opened from")
-    opened_until = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Opened until")
+class ReportFilterForm(forms.Form):
+    """The organisation filter every report has: the organisations the acting person sees in full."""
+
     organisation = forms.ModelChoiceField(
         queryset=Organisation.objects.none(),
         required=False,
@@ -35,10 +29,33 @@ class ComplianceForm(forms.Form):
         visible = Organisation.objects.within(scope_for(actor).organisation_ids).filter(provider__isnull=False)
         self.fields["organisation"].queryset = visible.order_by("name")  # type: ignore[attr-defined]
 
+
+class ComplianceForm(ReportFilterForm):
+    group_by = forms.MultipleChoiceField(
+        choices=[(name, label) for name, (_, label) in DIMENSIONS.items()],
+        required=False,
+        widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        label="Group by",
+    )
+    opened_from = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Opened from")
+    opened_until = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Opened until")
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         start, end = data.get("opened_from"), data.get("opened_until")
         if start and end and end < start:
             raise forms.ValidationError("The period ends before it starts.")
         data["group_by"] = tuple(data.get("group_by") or DEFAULT_GROUPING)
+        return data
+
+
+class TierMetricsForm(ReportFilterForm):
+    resolved_from = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Resolved from")
+    resolved_until = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Resolved until")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("resolved_from"), data.get("resolved_until")
+        if start and end and end < start:
+            raise forms.ValidationError("The period ends before it starts.")
         return data

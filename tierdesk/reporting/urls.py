@@ -7,4 +7,5 @@ app_name = "reporting"
 urlpatterns = [
     path("sla/", views.sla_report, name="sla"),
     path("sla/export.csv", views.sla_report_csv, name="sla_csv"),
+    path("tiers/", views.tier_report, name="tiers"),
 ]

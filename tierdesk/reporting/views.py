@@ -1,4 +1,4 @@
-"""Report pages for agents: SLA compliance as a table and as a CSV download."""
+"""Report pages for agents: SLA compliance as a table and as a CSV download; tier metrics."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from django.views.decorators.http import require_GET
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.core.views import agent_required
-from tierdesk.reporting.forms import ComplianceForm
+from tierdesk.reporting.forms import ComplianceForm, TierMetricsForm
 from tierdesk.reporting.sla_compliance import DEFAULT_GROUPING, DIMENSIONS, ComplianceRow, as_csv, sla_compliance
+from tierdesk.reporting.tier_metrics import tier_metrics
 
 
 def _report(request: HttpRequest) -> tuple[ComplianceForm, list[ComplianceRow], tuple[str, ...]]:
@@ -58,3 +59,21 @@ def sla_report_csv(request: HttpRequest) -> HttpResponse:
     response = HttpResponse(as_csv(rows, grouping), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="sla-compliance-{clock.now():%Y%m%d}.csv"'
     return response
+
+
+@agent_required
+@require_GET
+def tier_report(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request)
+    form = TierMetricsForm(request.GET or None, actor=actor)
+    metrics = None
+    if not request.GET or form.is_valid():
+        data: dict[str, Any] = form.cleaned_data if request.GET else {}
+        organisation = data.get("organisation")
+        metrics = tier_metrics(
+            actor,
+            resolved_from=data.get("resolved_from"),
+            resolved_until=data.get("resolved_until"),
+            organisation_id=organisation.pk if organisation else None,
+        )
+    return render(request, "reporting/tiers.html", {"nav": "reports", "form": form, "metrics": metrics})

@@ -16,6 +16,7 @@ from tierdesk.core.actor import Actor
 from tierdesk.core.api import PROBLEM, ScopedPrimaryKeyField, ScopedViewSet, StrictInputSerializer
 from tierdesk.core.errors import DomainError
 from tierdesk.reporting.sla_compliance import DIMENSIONS, parse_grouping, sla_compliance
+from tierdesk.reporting.tier_metrics import tier_metrics
 from tierdesk.sla.models import SlaClock
 from tierdesk.tenancy.models import Organisation
 
@@ -59,6 +60,39 @@ class ComplianceReportSerializer(serializers.Serializer):
     results = ComplianceRowSerializer(many=True)
 
 
+class TierMetricsQuery(StrictInputSerializer):
+    resolved_from = serializers.DateField(required=False, allow_null=True, default=None)
+    resolved_until = serializers.DateField(required=False, allow_null=True, default=None)
+    organisation = ScopedPrimaryKeyField(
+        model=Organisation,
+        scoped=lambda a: Organisation.objects.within(scope_for(a).organisation_ids),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+
+
+class TierRowSerializer(serializers.Serializer):
+    tier = serializers.IntegerField()
+    tickets = serializers.IntegerField(help_text="Resolved tickets that were at this tier before their resolution.")
+    escalated = serializers.IntegerField(help_text="Of those, how many moved from this tier to a higher one.")
+    escalation_percent = serializers.FloatField(allow_null=True)
+    reassignments = serializers.IntegerField(help_text="Support-group changes made while at this tier.")
+    reassignments_per_ticket = serializers.FloatField(allow_null=True)
+    mean_hours_at_tier = serializers.FloatField(allow_null=True, help_text="Wall-clock hours while open.")
+    resolved_here = serializers.IntegerField(help_text="Tickets at this tier when they were resolved.")
+    resolved_percent = serializers.FloatField(allow_null=True, help_text="Share of all resolved tickets.")
+
+
+class TierMetricsSerializer(serializers.Serializer):
+    resolved = serializers.IntegerField(help_text="Tickets resolved in the period (the denominator).")
+    first_contact = serializers.IntegerField(help_text="Of those, resolved at first contact (see decision 0004).")
+    first_contact_percent = serializers.FloatField(allow_null=True)
+    reassignments = serializers.IntegerField()
+    reassignments_per_ticket = serializers.FloatField(allow_null=True)
+    results = TierRowSerializer(many=True, source="tiers", help_text="One row per tier, 1 to 4.")
+
+
 class ReportViewSet(ScopedViewSet):
     queryset = SlaClock.objects.none()
 
@@ -85,3 +119,22 @@ class ReportViewSet(ScopedViewSet):
             organisation_id=organisation.pk if organisation else None,
         )
         return Response(ComplianceReportSerializer({"grouping": list(grouping), "results": rows}).data)
+
+    @extend_schema(
+        summary="First-contact resolution, and escalation, reassignment and time at each tier",
+        parameters=[TierMetricsQuery],
+        responses={200: TierMetricsSerializer, 400: PROBLEM},
+    )
+    @action(detail=False, methods=["get"], url_path="tier-metrics")
+    def tier_metrics(self, request: Request) -> Response:
+        query = TierMetricsQuery(data=request.query_params.dict(), context={"actor": self.actor})
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        organisation = params["organisation"]
+        metrics = tier_metrics(
+            self.actor,
+            resolved_from=params["resolved_from"],
+            resolved_until=params["resolved_until"],
+            organisation_id=organisation.pk if organisation else None,
+        )
+        return Response(TierMetricsSerializer(metrics).data)
