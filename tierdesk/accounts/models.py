@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 
-from tierdesk.accounts.choices import Role, Tier
+from tierdesk.accounts.choices import AssignmentStrategy, Availability, Role, Tier, TrainingRegime
 from tierdesk.accounts.querysets import RequesterQuerySet, SupportGroupQuerySet
 from tierdesk.core import clock
 from tierdesk.core.models import TenantModel, TimestampedModel
@@ -109,10 +109,29 @@ class Requester(TenantModel):
         return self.name
 
 
+class Skill(TenantModel):
+    """Something an agent can do and a ticket may need (e.g. "Cisco routing", "Epic EHR"). Owned by the provider."""
+
+    name = models.CharField(max_length=80)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="skill_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class AgentProfile(TimestampedModel):
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="agent_profile")
     title = models.CharField(max_length=120, blank=True)
     highest_tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.TIER_1)
+    skills = models.ManyToManyField(Skill, blank=True, related_name="agents")
+    languages: Any = models.JSONField(default=list, blank=True, help_text='Languages spoken, e.g. ["en", "de"].')
+    availability = models.CharField(max_length=12, choices=Availability.choices, default=Availability.AVAILABLE)
+    capacity = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Most open tickets assigned at once; empty: no limit."
+    )
 
     def __str__(self) -> str:
         return f"Agent {self.user}"
@@ -123,6 +142,9 @@ class SupportGroup(TenantModel):
 
     name = models.CharField(max_length=120)
     tier = models.PositiveSmallIntegerField(choices=Tier.choices, default=Tier.TIER_1)
+    assignment_strategy = models.CharField(
+        max_length=16, choices=AssignmentStrategy.choices, default=AssignmentStrategy.MANUAL
+    )
     email = models.EmailField(blank=True)
     description = models.TextField(blank=True)
     is_vendor = models.BooleanField(default=False, help_text="An external vendor or manufacturer team.")
@@ -146,12 +168,31 @@ class GroupMembership(models.Model):
     group = models.ForeignKey(SupportGroup, on_delete=models.CASCADE, related_name="memberships")
     agent = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
     is_lead = models.BooleanField(default=False)
+    # Round-robin: the member given a ticket longest ago goes next.
+    last_assigned_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["group", "agent"], name="membership_unique")]
 
     def __str__(self) -> str:
         return f"{self.agent} in {self.group}"
+
+
+class TrainingRecord(TimestampedModel):
+    """Proof an agent completed training for a compliance regime (e.g. HIPAA), valid until it expires."""
+
+    agent = models.ForeignKey(User, on_delete=models.CASCADE, related_name="training_records")
+    regime = models.CharField(max_length=16, choices=TrainingRegime.choices)
+    completed_on = models.DateField()
+    expires_on = models.DateField()
+    reference = models.CharField(max_length=120, blank=True, help_text="Certificate or course reference.")
+
+    class Meta:
+        ordering = ["agent", "regime", "-expires_on"]
+        indexes = [models.Index(fields=["agent", "regime", "expires_on"], name="training_agent_regime")]
+
+    def __str__(self) -> str:
+        return f"{self.get_regime_display()} for {self.agent} until {self.expires_on}"
 
 
 def hash_token(raw: str) -> str:

@@ -5,12 +5,22 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from django.db import transaction
 
-from tierdesk.accounts.choices import Role
-from tierdesk.accounts.models import AgentProfile, ApiToken, GroupMembership, Requester, SupportGroup, User, hash_token
+from tierdesk.accounts.choices import AssignmentStrategy, Availability, Role, TrainingRegime
+from tierdesk.accounts.models import (
+    AgentProfile,
+    ApiToken,
+    GroupMembership,
+    Requester,
+    Skill,
+    SupportGroup,
+    TrainingRecord,
+    User,
+    hash_token,
+)
 from tierdesk.accounts.scope import scope_for
 from tierdesk.audit.services import record_event
 from tierdesk.core import clock
@@ -253,6 +263,93 @@ def add_member(*, actor: Actor, group: SupportGroup, agent: User, is_lead: bool 
         after={"agent": agent.pk, "is_lead": is_lead},
     )
     return membership
+
+
+@transaction.atomic
+def create_skill(*, actor: Actor, provider: Organisation, name: str) -> Skill:
+    if not name.strip():
+        raise DomainError("A skill needs a name.")
+    skill, _ = Skill.objects.get_or_create(organisation=provider, name=name.strip())
+    record_event(actor=actor, action="skill.created", obj=skill, organisation_id=provider.pk, after={"name": name})
+    return skill
+
+
+@transaction.atomic
+def set_agent_routing(
+    *,
+    actor: Actor,
+    agent: User,
+    availability: str | None = None,
+    capacity: int | object | None = UNSET,
+    skills: Iterable[Skill] | None = None,
+    languages: Iterable[str] | None = None,
+) -> AgentProfile:
+    """What routing knows of an agent: availability, capacity (None: no limit), skills, languages."""
+    if not agent.is_agent_side:
+        raise DomainError(f"{agent} is not an agent.")
+    profile, _ = AgentProfile.objects.get_or_create(user=agent)
+    after: dict[str, object] = {}
+    if availability is not None:
+        if availability not in Availability.values:
+            raise DomainError(f"Availability is one of {', '.join(Availability.values)}.")
+        profile.availability = after["availability"] = availability
+    if capacity is not UNSET:
+        if capacity is not None and (not isinstance(capacity, int) or capacity < 0):
+            raise DomainError("Capacity is a number of tickets (0 or more), or empty for no limit.")
+        profile.capacity = after["capacity"] = capacity
+    if languages is not None:
+        profile.languages = after["languages"] = sorted({code.strip().lower() for code in languages if code.strip()})
+    profile.save()
+    if skills is not None:
+        chosen = list(skills)
+        if any(skill.organisation_id != agent.organisation_id for skill in chosen):
+            raise DomainError("Skills belong to the agent's provider.")
+        profile.skills.set(chosen)
+        after["skills"] = sorted(skill.name for skill in chosen)
+    record_event(actor=actor, action="agent.routing_set", obj=agent, organisation_id=agent.organisation_id, after=after)
+    return profile
+
+
+@transaction.atomic
+def record_training(
+    *, actor: Actor, agent: User, regime: str, completed_on: date, expires_on: date, reference: str = ""
+) -> TrainingRecord:
+    """An agent's completed compliance training (HIPAA, PCI DSS, ...), for regulated tickets."""
+    if regime not in TrainingRegime.values:
+        raise DomainError(f"Unknown training regime {regime!r}.")
+    if expires_on < completed_on:
+        raise DomainError("Training cannot expire before it was completed.")
+    if not agent.is_agent_side:
+        raise DomainError(f"{agent} is not an agent.")
+    record = TrainingRecord.objects.create(
+        agent=agent, regime=regime, completed_on=completed_on, expires_on=expires_on, reference=reference
+    )
+    record_event(
+        actor=actor,
+        action="training.recorded",
+        obj=agent,
+        organisation_id=agent.organisation_id,
+        after={"regime": regime, "completed_on": str(completed_on), "expires_on": str(expires_on)},
+    )
+    return record
+
+
+@transaction.atomic
+def set_assignment_strategy(*, actor: Actor, group: SupportGroup, strategy: str) -> SupportGroup:
+    if strategy not in AssignmentStrategy.values:
+        raise DomainError(f"Assignment strategy is one of {', '.join(AssignmentStrategy.values)}.")
+    before = group.assignment_strategy
+    group.assignment_strategy = strategy
+    group.save(update_fields=["assignment_strategy"])
+    record_event(
+        actor=actor,
+        action="support_group.strategy_set",
+        obj=group,
+        organisation_id=group.organisation_id,
+        before={"assignment_strategy": before},
+        after={"assignment_strategy": strategy},
+    )
+    return group
 
 
 TOKEN_PREFIX = "td_"

@@ -113,6 +113,9 @@ class Ticket(TenantModel):
     resolved_on_first_contact = models.BooleanField(
         default=False, help_text="Resolved during the contact that opened it (e.g. on the call)."
     )
+    required_skills = models.ManyToManyField(
+        "accounts.Skill", blank=True, related_name="+", help_text="What the agent must know (set by classification)."
+    )
     watchers: models.ManyToManyField[Any, Any] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="TicketWatcher", related_name="watched_tickets"
     )

@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
 
-from tierdesk.accounts.models import Requester, SupportGroup, User
+from tierdesk.accounts.models import Requester, Skill, SupportGroup, User
 from tierdesk.accounts.scope import scope_for
 from tierdesk.audit.services import record_event
 from tierdesk.core import clock
@@ -25,7 +25,7 @@ from tierdesk.core.errors import DomainError, NotFound, PayloadTooLarge, Permiss
 from tierdesk.core.models import check_lengths
 from tierdesk.core.unset import UNSET, Changes
 from tierdesk.tenancy.models import Site
-from tierdesk.tickets import workflow
+from tierdesk.tickets import assignment, workflow
 from tierdesk.tickets.choices import (
     NUMBER_PREFIX,
     Channel,
@@ -255,6 +255,13 @@ def _check_references(ticket: Ticket, changes: dict[str, Any]) -> None:
             raise DomainError("A ticket cannot be its own parent.")
 
 
+def _check_assignable(ticket: Ticket, agent: User) -> None:
+    """The same rules for every assignment, by hand or by routing (see tickets/assignment.py)."""
+    reasons = assignment.refusals(ticket, agent)
+    if reasons:
+        raise DomainError(f"{agent} cannot take {ticket.number or 'this ticket'}: {'; '.join(reasons)}.")
+
+
 def _provider_id(ticket: Ticket) -> int:
     return ticket.organisation.provider_id or ticket.organisation_id
 
@@ -342,6 +349,8 @@ def open_ticket(
         },
     )
     check_lengths(ticket)
+    if assignee is not None:
+        _check_assignable(ticket, assignee)
     ticket.number = _next_number(ticket_type)
     ticket.created_at = ticket.updated_at = clock.now()
     ticket.save(force_insert=True)
@@ -391,6 +400,8 @@ def update_ticket(*, actor: Actor, ticket: Ticket, changes: TicketChanges, expec
             ticket.assignee = None  # moving to a group the assignee is not in frees the ticket
     ticket.priority = priority_for(ticket.impact, ticket.urgency)
     check_lengths(ticket)
+    if ticket.assignee is not None and ticket.assignee_id != before["assignee_id"]:
+        _check_assignable(ticket, ticket.assignee)
     if ticket.assignee_id and ticket.status == TicketStatus.NEW:
         ticket.status = TicketStatus.ASSIGNED
     elif not ticket.assignee_id and ticket.status == TicketStatus.ASSIGNED:
@@ -749,6 +760,27 @@ def save_view(*, actor: Actor, name: str, query: str) -> SavedView:
 def delete_view(*, actor: Actor, view_id: int) -> None:
     if actor.user is None or SavedView.objects.filter(user=actor.user, pk=view_id).delete()[0] == 0:
         raise NotFound("No such saved view.")
+
+
+@transaction.atomic
+def set_required_skills(*, actor: Actor, ticket: Ticket, skills: Iterable[Skill]) -> Ticket:
+    """What the agent must know for this ticket (set by classification, or by an agent)."""
+    _require_agent_side(actor, "set required skills")
+    ticket = _lock(actor, ticket, None)
+    chosen = list(skills)
+    provider_id = _provider_id(ticket)
+    if any(skill.organisation_id != provider_id for skill in chosen):
+        raise DomainError("Skills belong to the ticket's provider.")
+    before = sorted(ticket.required_skills.values_list("name", flat=True))
+    after = sorted(skill.name for skill in chosen)
+    if before == after:
+        return ticket
+    ticket.required_skills.set(chosen)
+    _history(ticket, actor, "required_skills", ", ".join(before), ", ".join(after))
+    _save(ticket, [])
+    _audit(actor, "ticket.required_skills", ticket, {"required_skills": before}, {"required_skills": after})
+    announce(ticket.pk, "updated", {"fields": ["required_skills"]})
+    return ticket
 
 
 @transaction.atomic
