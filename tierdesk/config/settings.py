@@ -74,6 +74,7 @@ INSTALLED_APPS = [
     "tierdesk.console",
     "tierdesk.portal",
     "tierdesk.sla",
+    "tierdesk.routing",
     "tierdesk.notifications",
     "tierdesk.reporting",
 ]

@@ -1,4 +1,4 @@
-"""How notifications hear from the SLA engine: each alarm becomes a task with ids."""
+"""How notifications hear from the SLA engine and routing: each alarm becomes a task with ids."""
 
 from __future__ import annotations
 
@@ -6,10 +6,16 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from tierdesk.notifications.tasks import notify_sla_alarm
+from tierdesk.notifications.tasks import notify, notify_sla_alarm
+from tierdesk.routing.events import desk_alert
 from tierdesk.sla.events import sla_alarm
 
 
 @receiver(sla_alarm, dispatch_uid="notifications.sla_alarm")
 def on_sla_alarm(sender: Any, sla_event_id: int, recipient_ids: list[int], **kwargs: Any) -> None:
     notify_sla_alarm.delay(sla_event_id, recipient_ids)
+
+
+@receiver(desk_alert, dispatch_uid="notifications.desk_alert")
+def on_desk_alert(sender: Any, ticket_id: int, recipient_ids: list[int], key: str, subject: str, **kwargs: Any) -> None:
+    notify.delay(recipient_ids, key, subject, ticket_id)

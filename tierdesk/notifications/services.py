@@ -12,6 +12,7 @@ from tierdesk.core.actor import Actor
 from tierdesk.core.errors import NotFound
 from tierdesk.notifications.models import Notification
 from tierdesk.sla.models import SlaEvent
+from tierdesk.tickets.models import Ticket
 
 
 @transaction.atomic
@@ -32,6 +33,28 @@ def notify_sla_alarm(*, sla_event_id: int, recipient_ids: Iterable[int]) -> list
             recipient_id=user_id,
             key=f"sla_event:{event.pk}",
             defaults={"organisation_id": provider_id, "ticket": ticket, "subject": subject[:250], "body": body},
+        )
+        if made:
+            created.append(row)
+    return created
+
+
+@transaction.atomic
+def notify(*, recipient_ids: Iterable[int], key: str, subject: str, ticket_id: int | None = None) -> list[Notification]:
+    """Tell people of the ticket's provider something, once per key. Idempotent."""
+    ticket = Ticket.objects.select_related("organisation").filter(pk=ticket_id).first() if ticket_id else None
+    if ticket_id and ticket is None:
+        return []
+    provider_id = (ticket.organisation.provider_id or ticket.organisation_id) if ticket else None
+    people = User.objects.filter(pk__in=list(recipient_ids), is_active=True)
+    created = []
+    for user in people:
+        if provider_id is not None and user.organisation_id != provider_id:
+            continue  # an id from a stale event never crosses tenants
+        row, made = Notification.objects.get_or_create(
+            recipient=user,
+            key=key[:80],
+            defaults={"organisation_id": user.organisation_id, "ticket": ticket, "subject": subject[:250]},
         )
         if made:
             created.append(row)

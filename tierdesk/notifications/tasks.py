@@ -6,3 +6,8 @@ from tierdesk.notifications import services
 @shared_task(name="tierdesk.notifications.notify_sla_alarm", ignore_result=True)
 def notify_sla_alarm(sla_event_id: int, recipient_ids: list[int]) -> None:
     services.notify_sla_alarm(sla_event_id=sla_event_id, recipient_ids=recipient_ids)
+
+
+@shared_task(name="tierdesk.notifications.notify", ignore_result=True)
+def notify(recipient_ids: list[int], key: str, subject: str, ticket_id: int | None = None) -> None:
+    services.notify(recipient_ids=recipient_ids, key=key, subject=subject, ticket_id=ticket_id)

@@ -15,3 +15,11 @@ def announce_alarm(sla_event_id: int, ticket_id: int, recipient_ids: list[int]) 
             sender="sla", sla_event_id=sla_event_id, ticket_id=ticket_id, recipient_ids=sorted(recipient_ids)
         )
     )
+
+
+# kwargs: request_id: int, ticket_id: int. Routing carries the request out.
+escalation_requested = Signal()
+
+
+def announce_escalation_request(request_id: int, ticket_id: int) -> None:
+    transaction.on_commit(lambda: escalation_requested.send(sender="sla", request_id=request_id, ticket_id=ticket_id))

@@ -19,7 +19,7 @@ from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError
 from tierdesk.sla.calendar import WorkingTime, WorkingWindow, public_holidays
 from tierdesk.sla.clocks import ClockReading, ClockRule, ClockState, TicketEvent, read_clock
-from tierdesk.sla.events import announce_alarm
+from tierdesk.sla.events import announce_alarm, announce_escalation_request
 from tierdesk.sla.models import (
     BusinessCalendar,
     EscalationRequest,
@@ -414,6 +414,26 @@ def request_escalation(*, ticket: Ticket, clock_row: SlaClock | None, reason: st
         ticket=ticket,
         event="escalation_requested",
         data={"from_tier": ticket.tier, "to_tier": to_tier, "reason": request.reason},
+    )
+    announce_escalation_request(request.pk, ticket.pk)
+    return request
+
+
+@transaction.atomic
+def close_escalation_request(*, request_id: int, done: bool, note: str = "") -> EscalationRequest | None:
+    """Routing's answer to a request: carried out, or declined (with why). Idempotent."""
+    request = EscalationRequest.objects.select_for_update().filter(pk=request_id).first()
+    if request is None or request.state != EscalationRequest.State.OPEN:
+        return request
+    request.state = EscalationRequest.State.DONE if done else EscalationRequest.State.DECLINED
+    request.updated_at = clock.now()
+    request.save(update_fields=["state", "updated_at"])
+    record_event(
+        actor=Actor.system(via="routing"),
+        action=f"escalation_request.{request.state}",
+        obj=request,
+        organisation_id=request.organisation_id,
+        after={"ticket": request.ticket_id, "to_tier": request.to_tier, "note": note[:250]},
     )
     return request
 

@@ -1,0 +1,20 @@
+"""What other apps hear from routing. Sent only after the transaction commits, with ids."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.dispatch import Signal
+
+# kwargs: ticket_id: int, recipient_ids: list[int], key: str, subject: str
+# e.g. nobody eligible could take a ticket (the group's leads), a P1 arrived (supervisors on duty).
+desk_alert = Signal()
+
+
+def announce_alert(ticket_id: int, recipient_ids: list[int], key: str, subject: str) -> None:
+    if not recipient_ids:
+        return
+    transaction.on_commit(
+        lambda: desk_alert.send(
+            sender="routing", ticket_id=ticket_id, recipient_ids=sorted(recipient_ids), key=key, subject=subject
+        )
+    )

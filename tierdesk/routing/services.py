@@ -1,0 +1,540 @@
+"""Routing: classify a new ticket, send it to the right group and tier, pick the agent, escalate.
+
+Every change to a ticket goes through the ticket services as the system actor "routing" (or
+the agent who escalates), so the timeline, history, audit chain and SLA clocks follow.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Case, Count, IntegerField, Sum, Value, When
+
+from tierdesk.accounts.choices import AssignmentStrategy, Role, TrainingRegime
+from tierdesk.accounts.models import GroupMembership, Skill, SupportGroup, User
+from tierdesk.accounts.scope import scope_for
+from tierdesk.audit.services import record_event
+from tierdesk.core import clock
+from tierdesk.core.actor import Actor
+from tierdesk.core.errors import DomainError, PermissionDenied
+from tierdesk.routing import classifiers
+from tierdesk.routing.eligibility import LOAD_WEIGHT, on_shift
+from tierdesk.routing.events import announce_alert
+from tierdesk.routing.models import AgentShift, ClassificationRule, RegulatedScope, RoutingEntry
+from tierdesk.sla import services as sla
+from tierdesk.sla.models import BusinessCalendar, EscalationRequest
+from tierdesk.tenancy.models import Organisation
+from tierdesk.tickets import assignment, workflow
+from tierdesk.tickets import services as tickets
+from tierdesk.tickets.choices import Level
+from tierdesk.tickets.models import Category, Ticket
+from tierdesk.tickets.services import TicketChanges
+
+logger = logging.getLogger(__name__)
+
+ROUTING = Actor.system(via="routing")
+
+
+def _provider_id(ticket: Ticket) -> int:
+    return ticket.organisation.provider_id or ticket.organisation_id
+
+
+# --- classification ----------------------------------------------------------------------------
+
+
+@dataclass
+class Classification:
+    changes: dict[str, Any] = field(default_factory=dict)  # field -> value
+    skills: list[int] = field(default_factory=list)
+    decided_by: dict[str, str] = field(default_factory=dict)  # field -> rule name (or classifier model)
+
+
+def _matches(rule: ClassificationRule, ticket: Ticket) -> bool:
+    if rule.client_organisation_id and rule.client_organisation_id != ticket.organisation_id:
+        return False
+    if rule.site_id and rule.site_id != ticket.site_id:
+        return False
+    if rule.channel and rule.channel != ticket.channel:
+        return False
+    text = f"{ticket.title}\n{ticket.description}"
+    keywords = rule.keyword_list
+    if keywords and not any(k in text.lower() for k in keywords):
+        return False
+    if rule.pattern:
+        try:
+            if re.search(rule.pattern, text, flags=re.IGNORECASE) is None:
+                return False
+        except re.error:
+            logger.warning("classification rule %s has an invalid pattern; skipped", rule.pk)
+            return False
+    return True
+
+
+def decide(ticket: Ticket, rules: list[ClassificationRule]) -> Classification:
+    """What the rules (then the classifier, for what they left open) decide for this ticket. Pure."""
+    result = Classification()
+    for rule in rules:
+        if not _matches(rule, ticket):
+            continue
+        effects: dict[str, Any] = {
+            "category_id": rule.set_category_id,
+            "impact": rule.set_impact or None,
+            "urgency": rule.set_urgency or None,
+        }
+        for name, value in effects.items():
+            if value is not None and name not in result.changes:
+                result.changes[name] = value
+                result.decided_by[name] = rule.name
+        skills = [s.pk for s in rule.set_skills.all()]
+        if skills and not result.skills:
+            result.skills = skills
+            result.decided_by["required_skills"] = rule.name
+        if rule.stop:
+            break
+    suggestion = (classifier := classifiers.configured()) and classifier.suggest(ticket)
+    for name, value in classifiers.combine(result.changes, suggestion or None).items():
+        result.changes[name] = value
+        result.decided_by[name] = f"classifier {suggestion.model if suggestion else ''}".strip()
+    return result
+
+
+def classify(ticket: Ticket) -> Classification:
+    """Apply the provider's classification rules to a ticket and record who decided what."""
+    rules = list(
+        ClassificationRule.objects.filter(organisation_id=_provider_id(ticket), is_active=True).prefetch_related(
+            "set_skills"
+        )
+    )
+    result = decide(ticket, rules)
+    changes: dict[str, Any] = {}
+    if "category_id" in result.changes:
+        changes["category"] = Category.objects.get(pk=result.changes["category_id"])
+    for level in ("impact", "urgency"):
+        if level in result.changes:
+            changes[level] = result.changes[level]
+    if changes:
+        ticket = tickets.update_ticket(
+            actor=ROUTING,
+            ticket=ticket,
+            changes=TicketChanges(**changes),
+            expected_version=None,
+        )
+    if result.skills:
+        tickets.set_required_skills(actor=ROUTING, ticket=ticket, skills=Skill.objects.filter(pk__in=result.skills))
+    if result.decided_by:
+        tickets.record_system_event(
+            actor=ROUTING, ticket=ticket, event="classified", data={"decided_by": result.decided_by}
+        )
+    return result
+
+
+# --- the routing table ---------------------------------------------------------------------------
+
+
+def _specificity(entry: RoutingEntry, ticket_path: str) -> int | None:
+    """How well an entry fits (higher is better), or None when it does not apply."""
+    score = 0
+    if entry.category_id is not None:
+        path = entry.category.path if entry.category else ""
+        if not (ticket_path == path or ticket_path.startswith(path + " / ")):
+            return None
+        score += 10 * (path.count(" / ") + 1)
+    if entry.client_organisation_id is not None:
+        score += 1000
+    return score
+
+
+def entry_group(ticket: Ticket, tier: int | None = None) -> SupportGroup | None:
+    """The support group the routing table names for this ticket (at this tier, if given)."""
+    entries = RoutingEntry.objects.filter(organisation_id=_provider_id(ticket), support_group__is_active=True)
+    entries = entries.filter(client_organisation__isnull=True) | entries.filter(
+        client_organisation_id=ticket.organisation_id
+    )
+    if tier is not None:
+        entries = entries.filter(support_group__tier=tier)
+    path = ticket.category.path if ticket.category_id and ticket.category else ""
+    best: tuple[int, int, SupportGroup] | None = None
+    for entry in entries.select_related("category", "support_group"):
+        score = _specificity(entry, path)
+        if score is None:
+            continue
+        # Among equally specific entries the lower tier wins (first contact first), then the older entry.
+        key = (score, -entry.support_group.tier)
+        if best is None or key > best[:2]:
+            best = (*key, entry.support_group)
+    return best[2] if best is not None else None
+
+
+def _serving_group(ticket: Ticket, tier: int) -> SupportGroup | None:
+    group = entry_group(ticket, tier)
+    if group is not None and (
+        group.organisation_id == ticket.organisation_id or group.serves.filter(pk=ticket.organisation_id).exists()
+    ):
+        return group
+    return (
+        SupportGroup.objects.filter(
+            organisation_id=_provider_id(ticket), tier=tier, is_active=True, serves=ticket.organisation_id
+        )
+        .order_by("name")
+        .first()
+    )
+
+
+# --- choosing the agent ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    agent: User
+    membership: GroupMembership
+    load: int  # open tickets weighted by priority
+    open_count: int
+    skill_matches: int
+    speaks_language: bool
+
+
+def _candidates(group: SupportGroup, ticket: Ticket) -> tuple[list[Candidate], dict[str, str]]:
+    """The group's members who may take the ticket, and why each of the others may not."""
+    members = list(
+        GroupMembership.objects.filter(group=group, agent__is_active=True)
+        .select_related("agent", "agent__agent_profile")
+        .prefetch_related("agent__agent_profile__skills")
+        .order_by("agent_id")
+    )
+    weight = Case(
+        *(When(priority=p, then=Value(w)) for p, w in LOAD_WEIGHT.items()),
+        default=Value(1),
+        output_field=IntegerField(),
+    )
+    loads = {
+        row["assignee"]: row
+        for row in Ticket.objects.filter(assignee__in=[m.agent_id for m in members], status__in=workflow.OPEN)
+        .exclude(pk=ticket.pk)
+        .values("assignee")
+        .annotate(load=Sum(weight), count=Count("pk"))
+    }
+    required = set(ticket.required_skills.values_list("pk", flat=True)) if ticket.pk else set()
+    language = ticket.requester.language if ticket.requester_id else ""
+    eligible: list[Candidate] = []
+    refused: dict[str, str] = {}
+    for membership in members:
+        agent = membership.agent
+        reasons = assignment.refusals(ticket, agent)
+        if reasons:
+            refused[str(agent)] = "; ".join(reasons)
+            continue
+        profile = getattr(agent, "agent_profile", None)
+        skills = {s.pk for s in profile.skills.all()} if profile else set()
+        row = loads.get(agent.pk, {})
+        eligible.append(
+            Candidate(
+                agent=agent,
+                membership=membership,
+                load=int(row.get("load") or 0),
+                open_count=int(row.get("count") or 0),
+                skill_matches=len(required & skills),
+                speaks_language=bool(profile and language and language in (profile.languages or [])),
+            )
+        )
+    if group.assignment_strategy == AssignmentStrategy.SKILLS and required:
+        lacking = [c for c in eligible if c.skill_matches < len(required)]
+        for c in lacking:
+            refused[str(c.agent)] = f"{c.agent} lacks a required skill"
+        eligible = [c for c in eligible if c.skill_matches == len(required)]
+    return eligible, refused
+
+
+def _never(at: datetime | None) -> tuple[int, float]:
+    return (0, 0.0) if at is None else (1, at.timestamp())
+
+
+def choose(strategy: str, candidates: list[Candidate]) -> Candidate | None:
+    """The agent the group's strategy picks among eligible candidates. Pure."""
+    if not candidates or strategy == AssignmentStrategy.MANUAL:
+        return None
+
+    def key(c: Candidate) -> tuple[Any, ...]:
+        fairness = (*_never(c.membership.last_assigned_at), c.agent.pk)
+        if strategy == AssignmentStrategy.ROUND_ROBIN:
+            return fairness
+        if strategy == AssignmentStrategy.LEAST_LOADED:
+            return (c.load, *fairness)
+        # Skills: every required skill is a given here; prefer the requester's language, then the least loaded.
+        return (not c.speaks_language, c.load, *fairness)
+
+    return min(candidates, key=key)
+
+
+@dataclass(frozen=True)
+class AssignmentOutcome:
+    agent: User | None
+    refused: dict[str, str]
+
+
+@transaction.atomic
+def auto_assign(ticket_id: int) -> AssignmentOutcome:
+    """Give an unassigned ticket to an eligible member of its group, by the group's strategy.
+
+    The group's memberships are locked first, so concurrent assignments into one group see
+    each other's choices: nobody goes over capacity and the load stays even. When nobody is
+    eligible the ticket waits in the group queue and the group's leads are told; it is never
+    given to an ineligible agent.
+    """
+    ticket = Ticket.objects.select_related("organisation", "support_group", "requester").get(pk=ticket_id)
+    group = ticket.support_group
+    if group is None or ticket.assignee_id is not None or ticket.status not in workflow.OPEN:
+        return AssignmentOutcome(None, {})
+    if group.assignment_strategy == AssignmentStrategy.MANUAL:
+        return AssignmentOutcome(None, {})
+    list(GroupMembership.objects.select_for_update().filter(group=group).order_by("pk").values_list("pk"))
+    ticket.refresh_from_db()
+    if ticket.assignee_id is not None:
+        return AssignmentOutcome(None, {})  # someone assigned it while we waited for the lock
+    candidates, refused = _candidates(group, ticket)
+    chosen = choose(group.assignment_strategy, candidates)
+    if chosen is None:
+        tickets.record_system_event(
+            actor=ROUTING,
+            ticket=ticket,
+            event="waiting_for_agent",
+            data={"group": group.name, "reasons": refused or {"": "the group has no members"}},
+        )
+        leads = list(
+            GroupMembership.objects.filter(group=group, is_lead=True, agent__is_active=True).values_list(
+                "agent_id", flat=True
+            )
+        )
+        announce_alert(
+            ticket.pk,
+            leads,
+            key=f"waiting:{ticket.pk}:{group.pk}",
+            subject=f"{ticket.number} waits in {group.name}: nobody eligible is available",
+        )
+        return AssignmentOutcome(None, refused)
+    tickets.assign(actor=ROUTING, ticket=ticket, assignee=chosen.agent)
+    GroupMembership.objects.filter(pk=chosen.membership.pk).update(last_assigned_at=clock.now())
+    return AssignmentOutcome(chosen.agent, refused)
+
+
+# --- intake ---------------------------------------------------------------------------------------
+
+
+def route_new_ticket(ticket_id: int) -> None:
+    """A new ticket: classify it, send it to its entry group, pick the agent, tell the supervisors of a P1."""
+    ticket = Ticket.objects.select_related("organisation", "category").filter(pk=ticket_id).first()
+    if ticket is None or ticket.status not in workflow.OPEN:
+        return
+    with transaction.atomic():
+        classify(ticket)
+        ticket = Ticket.objects.select_related("organisation", "category").get(pk=ticket_id)
+        if ticket.support_group_id is None:
+            # Only a configured routing table places tickets; without an entry the ticket stays
+            # in the unassigned queue for the desk to dispatch, as before routing existed.
+            entry = entry_group(ticket)
+            group = _serving_group(ticket, entry.tier) if entry is not None else None
+            if group is not None:
+                tickets.assign(actor=ROUTING, ticket=ticket, assignee=None, support_group=group)
+        ticket = Ticket.objects.select_related("organisation").get(pk=ticket_id)
+        if ticket.priority == 1:
+            alert_supervisors_on_duty(ticket, why="P1 opened")
+    auto_assign(ticket_id)
+
+
+def alert_supervisors_on_duty(ticket: Ticket, *, why: str) -> list[int]:
+    """Hierarchical escalation: the provider's supervisors who are available and on shift now."""
+    supervisors = User.objects.agents_of(_provider_id(ticket)).filter(role=Role.SUPERVISOR)
+    on_duty = [
+        s.pk
+        for s in supervisors.select_related("agent_profile")
+        if (getattr(s, "agent_profile", None) is None or s.agent_profile.availability == "available") and on_shift(s)
+    ]
+    announce_alert(ticket.pk, on_duty, key=f"duty:{why}:{ticket.pk}", subject=f"{why}: {ticket.number} {ticket.title}")
+    return on_duty
+
+
+# --- escalation -----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def escalate(*, actor: Actor, ticket: Ticket, to_tier: int, note: str, group: SupportGroup | None = None) -> Ticket:
+    """Move a ticket up (escalate) or down (de-escalate) a tier, with the reason on the timeline.
+
+    An agent must say what was tried (escalating) or why it goes back (de-escalating). The
+    target group is the routing table's for that tier, else a group at that tier serving the
+    client; the ticket leaves its assignee and is assigned in the new group by its strategy.
+    """
+    if actor.user is not None and not scope_for(actor).is_agent_side:
+        raise PermissionDenied("Only agents may escalate tickets.")
+    ticket = Ticket.objects.select_related("organisation", "category", "support_group").get(pk=ticket.pk)
+    if to_tier not in (1, 2, 3, 4):
+        raise DomainError("Tier must be 1, 2, 3 or 4.")
+    if to_tier == ticket.tier:
+        raise DomainError(f"{ticket.number} is already at Tier {to_tier}.")
+    if not note.strip():
+        what = "what was tried" if to_tier > ticket.tier else "why it goes back"
+        raise DomainError(f"Say {what}: a note is required to move a ticket to another tier.")
+    target = group or _serving_group(ticket, to_tier)
+    if target is None:
+        raise DomainError(f"No Tier {to_tier} group serves {ticket.organisation.name}.")
+    if target.tier != to_tier:
+        raise DomainError(f"{target.name} works at Tier {target.tier}, not Tier {to_tier}.")
+    from_tier = ticket.tier
+    direction = "escalated" if to_tier > from_tier else "de_escalated"
+    tickets.add_note(
+        actor=actor,
+        ticket=ticket,
+        body=f"{'Escalation' if to_tier > from_tier else 'De-escalation'} to Tier {to_tier}: {note.strip()}",
+    )
+    ticket = tickets.update_ticket(
+        actor=actor,
+        ticket=ticket,
+        changes=TicketChanges(support_group=target, tier=to_tier, assignee=None),
+        expected_version=None,
+    )
+    tickets.record_system_event(
+        actor=actor,
+        ticket=ticket,
+        event=direction,
+        data={"from_tier": from_tier, "to_tier": to_tier, "group": target.name, "reason": note.strip()[:500]},
+    )
+    transaction.on_commit(lambda: _assign_later(ticket.pk))
+    return ticket
+
+
+def _assign_later(ticket_id: int) -> None:
+    from tierdesk.routing.tasks import assign_ticket
+
+    assign_ticket.delay(ticket_id)
+
+
+def carry_out_escalation_request(request_id: int) -> EscalationRequest | None:
+    """The SLA engine asked for the next tier (a tier target breached): escalate, or decline with why."""
+    request = EscalationRequest.objects.select_related("ticket").filter(pk=request_id).first()
+    if request is None or request.state != EscalationRequest.State.OPEN:
+        return request
+    ticket = request.ticket
+    if ticket.status not in workflow.OPEN or ticket.tier != request.from_tier:
+        return sla.close_escalation_request(request_id=request_id, done=False, note="the ticket moved on meanwhile")
+    try:
+        escalate(actor=ROUTING, ticket=ticket, to_tier=request.to_tier, note=request.reason)
+    except DomainError as exc:
+        tickets.record_system_event(
+            actor=ROUTING, ticket=ticket, event="escalation_declined", data={"reason": exc.detail}
+        )
+        return sla.close_escalation_request(request_id=request_id, done=False, note=exc.detail)
+    return sla.close_escalation_request(request_id=request_id, done=True)
+
+
+# --- configuration ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def create_classification_rule(
+    *,
+    actor: Actor,
+    provider: Organisation,
+    name: str,
+    order: int = 100,
+    keywords: str = "",
+    pattern: str = "",
+    client: Organisation | None = None,
+    channel: str = "",
+    set_category: Category | None = None,
+    set_impact: str = "",
+    set_urgency: str = "",
+    set_skills: Iterable[Skill] = (),
+    stop: bool = False,
+) -> ClassificationRule:
+    if pattern:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise DomainError(f"Not a valid regular expression: {exc}") from exc
+    for level in (set_impact, set_urgency):
+        if level and level not in Level.values:
+            raise DomainError("Impact and urgency must each be high, medium or low.")
+    if client is not None and client.provider_id != provider.pk:
+        raise DomainError(f"{client.name} is not a client of {provider.name}.")
+    rule = ClassificationRule.objects.create(
+        organisation=provider,
+        name=name,
+        order=order,
+        keywords=keywords,
+        pattern=pattern,
+        client_organisation=client,
+        channel=channel,
+        set_category=set_category,
+        set_impact=set_impact,
+        set_urgency=set_urgency,
+        stop=stop,
+    )
+    rule.set_skills.set(list(set_skills))
+    record_event(
+        actor=actor, action="classification_rule.created", obj=rule, organisation_id=provider.pk, after={"name": name}
+    )
+    return rule
+
+
+@transaction.atomic
+def create_routing_entry(
+    *,
+    actor: Actor,
+    provider: Organisation,
+    support_group: SupportGroup,
+    category: Category | None = None,
+    client: Organisation | None = None,
+) -> RoutingEntry:
+    if support_group.organisation_id != provider.pk:
+        raise DomainError(f"{support_group.name} belongs to another provider.")
+    if client is not None and not support_group.serves.filter(pk=client.pk).exists():
+        raise DomainError(f"{support_group.name} does not serve {client.name}.")
+    entry = RoutingEntry.objects.create(
+        organisation=provider, support_group=support_group, category=category, client_organisation=client
+    )
+    record_event(
+        actor=actor, action="routing_entry.created", obj=entry, organisation_id=provider.pk, after={"entry": str(entry)}
+    )
+    return entry
+
+
+@transaction.atomic
+def create_regulated_scope(
+    *, actor: Actor, client: Organisation, regime: str, categories: Iterable[Category] = ()
+) -> RegulatedScope:
+    if client.provider_id is None:
+        raise DomainError("Regulated scopes are set on client organisations.")
+    if regime not in TrainingRegime.values:
+        raise DomainError(f"Unknown training regime {regime!r}.")
+    scope = RegulatedScope.objects.create(organisation_id=client.provider_id, client_organisation=client, regime=regime)
+    scope.categories.set(list(categories))
+    record_event(
+        actor=actor,
+        action="regulated_scope.created",
+        obj=scope,
+        organisation_id=client.provider_id,
+        after={"scope": str(scope)},
+    )
+    return scope
+
+
+@transaction.atomic
+def set_agent_shift(*, actor: Actor, agent: User, calendar: BusinessCalendar | None) -> AgentShift | None:
+    """The calendar an agent works by (None: on shift whenever available)."""
+    if calendar is not None and calendar.organisation_id != agent.organisation_id:
+        raise DomainError("The shift calendar belongs to another provider.")
+    AgentShift.objects.filter(agent=agent).delete()
+    shift = AgentShift.objects.create(agent=agent, calendar=calendar) if calendar is not None else None
+    record_event(
+        actor=actor,
+        action="agent.shift_set",
+        obj=agent,
+        organisation_id=agent.organisation_id,
+        after={"calendar": calendar.name if calendar else None},
+    )
+    return shift
