@@ -8,6 +8,7 @@ from tierdesk.accounts.api.views import ApiTokenViewSet, PersonViewSet, SupportG
 from tierdesk.accounts.views import home
 from tierdesk.core.api import api_not_found
 from tierdesk.reporting.api.views import ReportViewSet
+from tierdesk.routing.api.views import TicketEscalationViewSet
 from tierdesk.tenancy.api.views import OrganisationViewSet, SiteViewSet
 from tierdesk.tickets.api.views import CategoryViewSet, TicketViewSet
 
@@ -17,6 +18,7 @@ router.include_root_view = False
 # (Accept) covers the need, and the handlers take only their lookup, not a `format` argument.
 router.include_format_suffixes = False
 router.register("tickets", TicketViewSet, basename="ticket")
+router.register("tickets", TicketEscalationViewSet, basename="ticket-routing")
 router.register("organisations", OrganisationViewSet, basename="organisation")
 router.register("sites", SiteViewSet, basename="site")
 router.register("people", PersonViewSet, basename="person")

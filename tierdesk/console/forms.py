@@ -147,6 +147,26 @@ class GroupForm(VersionedForm):
         self.fields["support_group"].queryset = groups_for(actor, ticket)  # type: ignore[attr-defined]
 
 
+class EscalateForm(VersionedForm):
+    """Move the ticket to another tier; the note says what was tried (up) or why it goes back (down)."""
+
+    id_prefix = "escalate"
+    to_tier = forms.TypedChoiceField(label="To tier", coerce=int, widget=forms.Select(attrs=SELECT))
+    note = forms.CharField(
+        label="What was tried, or why it goes back",
+        max_length=5_000,
+        widget=forms.Textarea(attrs={**TEXT, "rows": 2}),
+    )
+
+    def __init__(self, *args: Any, ticket: Ticket, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_tier"].choices = [  # type: ignore[attr-defined]
+            (tier, f"Tier {tier}{' (escalate)' if tier > ticket.tier else ' (de-escalate)'}")
+            for tier in (1, 2, 3, 4)
+            if tier != ticket.tier
+        ]
+
+
 class AssigneeForm(VersionedForm):
     id_prefix = "assignee"
     assignee = AgentChoiceField(

@@ -31,6 +31,7 @@ from tierdesk.console.forms import (
     BulkForm,
     CategoryForm,
     ComposeForm,
+    EscalateForm,
     GroupForm,
     LogCallForm,
     PriorityForm,
@@ -41,6 +42,7 @@ from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, NotFound, StaleVersion
 from tierdesk.core.unset import UNSET
 from tierdesk.core.views import agent_required
+from tierdesk.routing import services as routing
 from tierdesk.sla.models import SlaClock
 from tierdesk.tickets import services, workflow
 from tierdesk.tickets.access import access_ticket, visible_attachments
@@ -334,6 +336,8 @@ def _regions(actor: Actor, ticket: Ticket) -> dict[str, Any]:
         ),
         "assignee_form": AssigneeForm(actor=actor, ticket=ticket, initial={**initial, "assignee": ticket.assignee_id}),
         "assign_me_form": AssignToMeForm(initial=initial),
+        "escalate_form": EscalateForm(ticket=ticket, initial=initial),
+        "tier_history": list(ticket.field_changes.filter(field="tier").order_by("created_at", "id")),
         "timeline": timeline,
         "attachments": list(visible_attachments(actor, ticket)),
         "watchers": watchers,
@@ -471,6 +475,18 @@ def change_assignee(request: HttpRequest, number: str) -> HttpResponse:
     def perform(actor: Actor, ticket: Ticket) -> object:
         data = _valid(AssigneeForm(request.POST, actor=actor, ticket=ticket))
         return services.assign(actor=actor, ticket=ticket, assignee=data["assignee"], expected_version=data["version"])
+
+    return _change(request, number, perform)
+
+
+@agent_required
+@require_POST
+def escalate(request: HttpRequest, number: str) -> HttpResponse:
+    def perform(actor: Actor, ticket: Ticket) -> object:
+        data = _valid(EscalateForm(request.POST, ticket=ticket))
+        if data["version"] != ticket.version:
+            raise StaleVersion("The ticket changed meanwhile.", ticket.version)
+        return routing.escalate(actor=actor, ticket=ticket, to_tier=data["to_tier"], note=data["note"])
 
     return _change(request, number, perform)
 

@@ -18,9 +18,9 @@ QUEUE_QUERIES = 8
 # Session, user, scope (2), the one aggregate over the open tickets.
 COUNTS_QUERIES = 5
 # Session, user, scope (2), the ticket with its relations, the access log (head, insert, head),
-# the requester's recent tickets, timeline, watchers, attachments, SLA clocks, and the
-# choices of the inline forms (categories, groups, assignees).
-TICKET_QUERIES = 16
+# the requester's recent tickets, timeline, watchers, attachments, SLA clocks, tier history, and
+# the choices of the inline forms (categories, groups, assignees).
+TICKET_QUERIES = 17
 
 
 def _client(world: World) -> Client:

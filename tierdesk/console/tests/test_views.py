@@ -266,7 +266,7 @@ def test_ticket_page_shows_the_whole_story(world: World, agent: Client) -> None:
     assert 'value="in_progress"' in status_select and 'value="resolved"' in status_select
     assert 'value="closed"' not in status_select and 'value="assigned"' not in status_select
     # Every inline form carries the version it was read at.
-    assert html.count(f'name="version" value="{ticket.version + 3}"') == 6
+    assert html.count(f'name="version" value="{ticket.version + 3}"') == 7
     assert TicketAccess.objects.filter(ticket_id=ticket.pk, user_id=world.agent.pk, via="web").count() == 1
 
 
