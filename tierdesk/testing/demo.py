@@ -19,6 +19,7 @@ from tierdesk.accounts.choices import Role
 from tierdesk.accounts.models import Requester, SupportGroup, User
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
+from tierdesk.routing import services as routing
 from tierdesk.sla import services as sla
 from tierdesk.sla.models import SlaPolicy
 from tierdesk.tenancy import services as tenancy
@@ -356,7 +357,67 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
         _demo_ticket(rng, n, clients, requesters, groups, members, categories)
         if (n + 1) % 50 == 0:
             progress(f"{n + 1} tickets")
+    # After the historic tickets, so the demo's own assignments are not held to today's rules.
+    _routing(system, provider, groups, categories)
+    progress("routing rules, routing table and HIPAA training set")
     return DemoResult(created=True, logins=logins(), tickets=ticket_count)
+
+
+def _routing(
+    system: Actor, provider: Organisation, groups: dict[str, SupportGroup], categories: dict[str, Category]
+) -> None:
+    """What a desk sets up: rules that classify, a table that places, strategies that assign."""
+    hospital = Organisation.objects.get(slug="st-annes")
+    cisco = accounts.create_skill(actor=system, provider=provider, name="Cisco networking")
+    epic = accounts.create_skill(actor=system, provider=provider, name="Epic EHR")
+    rules = [
+        ("Network words", "vpn, wifi, wi-fi, network, switch", "", categories["Network"], "", []),
+        ("Outage words are urgent", "", r"\b(down|outage|cannot connect|can't connect)\b", None, "high", []),
+        ("Printers", "printer, toner, paper jam", "", categories["Hardware / Printer"], "", []),
+        ("Clinical application", "ehr, epic, pacs", "", categories["Software / Business application"], "", [epic]),
+        ("Switches need Cisco", "switch, router", "", None, "", [cisco]),
+    ]
+    for order, (name, keywords, pattern, category, urgency, skills) in enumerate(rules, start=1):
+        routing.create_classification_rule(
+            actor=system,
+            provider=provider,
+            name=name,
+            order=order * 10,
+            keywords=keywords,
+            pattern=pattern,
+            set_category=category,
+            set_urgency=urgency,
+            set_skills=skills,
+        )
+    table = [
+        (groups["desk"], None, None),
+        (groups["network"], categories["Network"], None),
+        (groups["clinical"], categories["Software / Business application"], hospital),
+        (groups["infra"], None, None),
+    ]
+    for group, category, client in table:
+        routing.create_routing_entry(
+            actor=system, provider=provider, support_group=group, category=category, client=client
+        )
+    strategies = {"desk": "round_robin", "network": "skills", "clinical": "least_loaded", "endpoint": "least_loaded"}
+    for key, strategy in strategies.items():
+        accounts.set_assignment_strategy(actor=system, group=groups[key], strategy=strategy)
+    for member in groups["network"].members.all():
+        accounts.set_agent_routing(actor=system, agent=member, skills=[cisco], capacity=15, languages=["en"])
+    routing.create_regulated_scope(
+        actor=system, client=hospital, regime="hipaa", categories=[categories["Software / Business application"]]
+    )
+    today = clock.now().date()
+    for member in groups["clinical"].members.all():
+        accounts.set_agent_routing(actor=system, agent=member, skills=[epic], languages=["en"])
+        accounts.record_training(
+            actor=system,
+            agent=member,
+            regime="hipaa",
+            completed_on=today - timedelta(days=90),
+            expires_on=today + timedelta(days=275),
+            reference="HIPAA annual refresher",
+        )
 
 
 # Business minutes per priority: (first response, resolution).
