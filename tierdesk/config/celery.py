@@ -15,4 +15,6 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     # Raise due SLA warnings and breaches; exactly once however many workers run it.
     "sla-sweep": {"task": "tierdesk.sla.sweep", "schedule": 60.0},
+    # Retry what the outbox could not deliver yet (mail server or tracker down).
+    "outbox-deliver": {"task": "tierdesk.notifications.deliver_outbox", "schedule": 30.0},
 }

@@ -136,6 +136,24 @@ else:
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- Outbound e-mail -------------------------------------------------------------------
+# Through the outbox (notifications/outbox.py). Without EMAIL_HOST, mail is written to files
+# under var/mail/ (the embedded default: nothing leaves the machine, nothing is lost).
+DEFAULT_FROM_EMAIL = env.get("DEFAULT_FROM_EMAIL", "Tierdesk <desk@tierdesk.localhost>")
+EMAIL_HOST = env.get("EMAIL_HOST", "")
+if EMAIL_HOST:
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_PORT = int(env.get("EMAIL_PORT", "587"))
+    EMAIL_HOST_USER = env.get("EMAIL_HOST_USER", "")
+    EMAIL_HOST_PASSWORD = env.get("EMAIL_HOST_PASSWORD", "")
+    EMAIL_USE_TLS = env.get("EMAIL_USE_TLS", "1") == "1"
+    EMAIL_TIMEOUT = 20
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+# The domain of our Message-IDs, so replies thread back to the ticket.
+MESSAGE_ID_DOMAIN = env.get("MESSAGE_ID_DOMAIN", "tierdesk.localhost")
+
 # --- Cache and background work ----------------------------------------------------------
 REDIS_URL = env.get("REDIS_URL", "")
 if REDIS_URL:

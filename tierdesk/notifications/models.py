@@ -1,4 +1,4 @@
-"""Notifications to agents inside the desk (the console's bell). E-mail delivery joins them later."""
+"""Notifications to agents inside the desk (the console's bell), and the outbox of what goes out."""
 
 from __future__ import annotations
 
@@ -16,6 +16,11 @@ class NotificationQuerySet(models.QuerySet["Notification"]):
 
     def unread(self) -> NotificationQuerySet:
         return self.filter(read_at__isnull=True)
+
+
+class OutboxQuerySet(models.QuerySet["OutboxMessage"]):
+    def due(self, at: Any) -> OutboxQuerySet:
+        return self.filter(state="pending", next_attempt_at__lte=at)
 
 
 class Notification(TenantModel):
@@ -37,3 +42,54 @@ class Notification(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.subject} -> {self.recipient_id}"
+
+
+class OutboxMessage(TenantModel):
+    """Something to send out (an e-mail, an HTTP call), kept until it was delivered.
+
+    Written in the transaction of the change that caused it, delivered after commit by a
+    worker that retries with backoff, so nothing is lost when the other side is down.
+    `key` makes queueing the same cause twice a no-op.
+    """
+
+    class Kind(models.TextChoices):
+        EMAIL = "email", "E-mail"
+        HTTP = "http", "HTTP request"
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        SENT = "sent", "Sent"
+        FAILED = "failed", "Gave up"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    key = models.CharField(max_length=120, unique=True)
+    purpose = models.CharField(max_length=40, help_text="What it is for, e.g. vendor_escalation, engineering_issue.")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField()
+    last_error = models.TextField(blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    # E-mail
+    from_address = models.CharField(max_length=250, blank=True)
+    to_addresses = models.TextField(blank=True, help_text="One address per line.")
+    subject = models.CharField(max_length=250, blank=True)
+    body_text = models.TextField(blank=True)
+    message_id = models.CharField(max_length=250, blank=True)
+    in_reply_to = models.CharField(max_length=250, blank=True)
+    # HTTP
+    method = models.CharField(max_length=8, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    headers: Any = models.JSONField(default=dict, blank=True)
+    body = models.TextField(blank=True)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_body = models.TextField(blank=True)
+
+    objects = OutboxQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["next_attempt_at"]
+        indexes = [models.Index(fields=["state", "next_attempt_at"], name="outbox_due")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.purpose} ({self.state})"

@@ -11,3 +11,17 @@ def notify_sla_alarm(sla_event_id: int, recipient_ids: list[int]) -> None:
 @shared_task(name="tierdesk.notifications.notify", ignore_result=True)
 def notify(recipient_ids: list[int], key: str, subject: str, ticket_id: int | None = None) -> None:
     services.notify(recipient_ids=recipient_ids, key=key, subject=subject, ticket_id=ticket_id)
+
+
+@shared_task(name="tierdesk.notifications.deliver_outbox_message", ignore_result=True)
+def deliver_outbox_message(message_id: int) -> None:
+    from tierdesk.notifications import outbox
+
+    outbox.deliver(message_id)
+
+
+@shared_task(name="tierdesk.notifications.deliver_outbox", ignore_result=True)
+def deliver_outbox() -> None:
+    from tierdesk.notifications import outbox
+
+    outbox.deliver_due()

@@ -104,3 +104,86 @@ class AgentShift(models.Model):
 
     def __str__(self) -> str:
         return f"{self.agent} works {self.calendar}"
+
+
+class VendorContact(models.Model):
+    """Whom to write to at a vendor (a support group marked as vendor, at Tier 3 or 4)."""
+
+    vendor = models.ForeignKey("accounts.SupportGroup", on_delete=models.CASCADE, related_name="vendor_contacts")
+    name = models.CharField(max_length=120)
+    email = models.EmailField()
+    is_primary = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["-is_primary", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.email}>"
+
+
+class VendorEscalation(TenantModel):
+    """A ticket handed to a vendor: who was written to, and the vendor's own reference."""
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="vendor_escalations")
+    vendor = models.ForeignKey("accounts.SupportGroup", on_delete=models.PROTECT, related_name="+")
+    contact = models.ForeignKey(VendorContact, on_delete=models.PROTECT, related_name="+")
+    vendor_reference = models.CharField(max_length=120, blank=True, help_text="The vendor's case number.")
+    message = models.TextField(help_text="What was sent to the vendor.")
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} -> {self.vendor}"
+
+
+class EngineeringTracker(TenantModel):
+    """Where code defects go: GitHub Issues, Jira, or any endpoint that takes a signed webhook."""
+
+    class Kind(models.TextChoices):
+        GITHUB = "github", "GitHub Issues"
+        JIRA = "jira", "Jira"
+        WEBHOOK = "webhook", "Generic signed webhook"
+
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    base_url = models.URLField(help_text="e.g. https://api.github.com, https://acme.atlassian.net, or the webhook URL.")
+    project = models.CharField(
+        max_length=200, blank=True, help_text="GitHub owner/repo, or the Jira project key."
+    )
+    username = models.CharField(max_length=200, blank=True, help_text="Jira: the account e-mail for the API token.")
+    token = models.CharField(max_length=500, blank=True, help_text="API token (GitHub, Jira).")
+    outbound_secret = models.CharField(max_length=200, blank=True, help_text="Generic webhook: signs what we send.")
+    inbound_secret = models.CharField(max_length=200, help_text="Signs what the tracker sends back to us.")
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="tracker_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.get_kind_display()})"
+
+
+class EngineeringLink(TenantModel):
+    """A ticket sent to engineering: the issue opened for it, and where that issue stands."""
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", "Requested (being opened)"
+        OPEN = "open", "Open in the tracker"
+        RESOLVED = "resolved", "Resolved by engineering"
+        FAILED = "failed", "Could not be opened"
+
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.CASCADE, related_name="engineering_links")
+    tracker = models.ForeignKey(EngineeringTracker, on_delete=models.PROTECT, related_name="links")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.REQUESTED)
+    reproduction_steps = models.TextField()
+    environment = models.TextField(blank=True)
+    external_id = models.CharField(max_length=120, blank=True, help_text="Issue number or key, e.g. 1347 or OPS-12.")
+    url = models.URLField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["tracker", "external_id"], name="engineering_link_issue")]
+
+    def __str__(self) -> str:
+        return f"{self.ticket_id} -> {self.tracker} {self.external_id or '(pending)'}"
