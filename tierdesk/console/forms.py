@@ -167,6 +167,26 @@ class EscalateForm(VersionedForm):
         ]
 
 
+class VendorForm(VersionedForm):
+    """Hand the ticket to a vendor serving this client; the message goes to the vendor by e-mail."""
+
+    id_prefix = "vendor"
+    vendor = forms.ModelChoiceField(
+        label="Vendor", queryset=SupportGroup.objects.none(), empty_label=None, widget=forms.Select(attrs=SELECT)
+    )
+    message = forms.CharField(
+        label="Message to the vendor", max_length=10_000, widget=forms.Textarea(attrs={**TEXT, "rows": 3})
+    )
+
+    def __init__(self, *args: Any, actor: Actor, ticket: Ticket, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["vendor"].queryset = (  # type: ignore[attr-defined]
+            SupportGroup.objects.visible_to(actor)
+            .filter(is_vendor=True, is_active=True, serves=ticket.organisation_id)
+            .order_by("name")
+        )
+
+
 class AssigneeForm(VersionedForm):
     id_prefix = "assignee"
     assignee = AgentChoiceField(

@@ -37,6 +37,7 @@ from tierdesk.console.forms import (
     PriorityForm,
     SaveViewForm,
     StatusForm,
+    VendorForm,
 )
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, NotFound, StaleVersion
@@ -337,6 +338,7 @@ def _regions(actor: Actor, ticket: Ticket) -> dict[str, Any]:
         "assignee_form": AssigneeForm(actor=actor, ticket=ticket, initial={**initial, "assignee": ticket.assignee_id}),
         "assign_me_form": AssignToMeForm(initial=initial),
         "escalate_form": EscalateForm(ticket=ticket, initial=initial),
+        "vendor_form": VendorForm(actor=actor, ticket=ticket, initial=initial),
         "tier_history": list(ticket.field_changes.filter(field="tier").order_by("created_at", "id")),
         "timeline": timeline,
         "attachments": list(visible_attachments(actor, ticket)),
@@ -487,6 +489,18 @@ def escalate(request: HttpRequest, number: str) -> HttpResponse:
         if data["version"] != ticket.version:
             raise StaleVersion("The ticket changed meanwhile.", ticket.version)
         return routing.escalate(actor=actor, ticket=ticket, to_tier=data["to_tier"], note=data["note"])
+
+    return _change(request, number, perform)
+
+
+@agent_required
+@require_POST
+def send_to_vendor(request: HttpRequest, number: str) -> HttpResponse:
+    def perform(actor: Actor, ticket: Ticket) -> object:
+        data = _valid(VendorForm(request.POST, actor=actor, ticket=ticket))
+        if data["version"] != ticket.version:
+            raise StaleVersion("The ticket changed meanwhile.", ticket.version)
+        return routing.escalate_to_vendor(actor=actor, ticket=ticket, vendor=data["vendor"], message=data["message"])
 
     return _change(request, number, perform)
 

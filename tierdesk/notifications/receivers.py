@@ -6,8 +6,9 @@ from typing import Any
 
 from django.dispatch import receiver
 
+from tierdesk.notifications import services
 from tierdesk.notifications.tasks import notify, notify_sla_alarm
-from tierdesk.routing.events import desk_alert
+from tierdesk.routing.events import desk_alert, vendor_handoff
 from tierdesk.sla.events import sla_alarm
 
 
@@ -19,3 +20,8 @@ def on_sla_alarm(sender: Any, sla_event_id: int, recipient_ids: list[int], **kwa
 @receiver(desk_alert, dispatch_uid="notifications.desk_alert")
 def on_desk_alert(sender: Any, ticket_id: int, recipient_ids: list[int], key: str, subject: str, **kwargs: Any) -> None:
     notify.delay(recipient_ids, key, subject, ticket_id)
+
+
+@receiver(vendor_handoff, dispatch_uid="notifications.vendor_handoff")
+def on_vendor_handoff(sender: Any, escalation: Any, **kwargs: Any) -> None:
+    services.queue_vendor_mail(escalation)  # in the escalation's own transaction

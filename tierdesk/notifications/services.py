@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 
 from tierdesk.accounts.models import User
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import NotFound
-from tierdesk.notifications.models import Notification
+from tierdesk.notifications import outbox
+from tierdesk.notifications.models import Notification, OutboxMessage
+from tierdesk.routing.models import VendorEscalation
 from tierdesk.sla.models import SlaEvent
 from tierdesk.tickets.models import Ticket
 
@@ -59,6 +62,40 @@ def notify(*, recipient_ids: Iterable[int], key: str, subject: str, ticket_id: i
         if made:
             created.append(row)
     return created
+
+
+def thread_message_id(ticket_number: str, part: str) -> str:
+    """Our Message-ID for mail about a ticket; replies carry it back (In-Reply-To) to thread them."""
+    return f"<{ticket_number}.{part}@{settings.MESSAGE_ID_DOMAIN}>"
+
+
+def queue_vendor_mail(escalation: VendorEscalation) -> OutboxMessage:
+    """The e-mail that hands a ticket to a vendor, queued in the caller's transaction."""
+    ticket = escalation.ticket
+    body = "\n".join(
+        [
+            f"Hello {escalation.contact.name},",
+            "",
+            escalation.message,
+            "",
+            f"Our reference: {ticket.number} ({ticket.get_priority_display()})",
+            f"Client: {ticket.organisation.name}",
+            f"Summary: {ticket.title}",
+            *([f"Your reference: {escalation.vendor_reference}"] if escalation.vendor_reference else []),
+            "",
+            f"Please reply to this message and keep [{ticket.number}] in the subject.",
+        ]
+    )
+    return outbox.queue_email(
+        organisation_id=ticket.organisation_id,
+        key=f"vendor:{escalation.pk}",
+        purpose="vendor_escalation",
+        ticket_id=ticket.pk,
+        to=[escalation.contact.email],
+        subject=f"[{ticket.number}] {' '.join(ticket.title.split())}",  # one line, whatever the title holds
+        body=body,
+        message_id=thread_message_id(ticket.number, f"vendor-{escalation.pk}"),
+    )
 
 
 @transaction.atomic

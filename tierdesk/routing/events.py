@@ -18,3 +18,8 @@ def announce_alert(ticket_id: int, recipient_ids: list[int], key: str, subject: 
             sender="routing", ticket_id=ticket_id, recipient_ids=sorted(recipient_ids), key=key, subject=subject
         )
     )
+
+
+# kwargs: escalation (a VendorEscalation). Sent INSIDE the transaction that hands the ticket to
+# the vendor, so the e-mail queued by the receiver (an outbox row) commits with it or not at all.
+vendor_handoff = Signal()

@@ -25,14 +25,21 @@ from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, PermissionDenied
 from tierdesk.routing import classifiers
 from tierdesk.routing.eligibility import LOAD_WEIGHT, on_shift
-from tierdesk.routing.events import announce_alert
-from tierdesk.routing.models import AgentShift, ClassificationRule, RegulatedScope, RoutingEntry
+from tierdesk.routing.events import announce_alert, vendor_handoff
+from tierdesk.routing.models import (
+    AgentShift,
+    ClassificationRule,
+    RegulatedScope,
+    RoutingEntry,
+    VendorContact,
+    VendorEscalation,
+)
 from tierdesk.sla import services as sla
 from tierdesk.sla.models import BusinessCalendar, EscalationRequest
 from tierdesk.tenancy.models import Organisation
 from tierdesk.tickets import assignment, workflow
 from tierdesk.tickets import services as tickets
-from tierdesk.tickets.choices import Level
+from tierdesk.tickets.choices import Level, TicketStatus
 from tierdesk.tickets.models import Category, Ticket
 from tierdesk.tickets.services import TicketChanges
 
@@ -431,7 +438,105 @@ def carry_out_escalation_request(request_id: int) -> EscalationRequest | None:
     return sla.close_escalation_request(request_id=request_id, done=True)
 
 
+# --- vendors (Tier 3/4) ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def escalate_to_vendor(
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    vendor: SupportGroup,
+    message: str,
+    contact: VendorContact | None = None,
+    vendor_reference: str = "",
+) -> VendorEscalation:
+    """Hand a ticket to a vendor: pending vendor (their clock runs), at the vendor's tier, and a
+    threaded e-mail to the vendor's contact, queued in this transaction through the outbox."""
+    if actor.user is not None and not scope_for(actor).is_agent_side:
+        raise PermissionDenied("Only agents may escalate to a vendor.")
+    ticket = Ticket.objects.select_related("organisation", "support_group").get(pk=ticket.pk)
+    if not vendor.is_vendor or not vendor.is_active:
+        raise DomainError(f"{vendor.name} is not an active vendor.")
+    if vendor.organisation_id != _provider_id(ticket) or not vendor.serves.filter(pk=ticket.organisation_id).exists():
+        raise DomainError(f"{vendor.name} does not support {ticket.organisation.name}.")
+    if not message.strip():
+        raise DomainError("Say what the vendor should know: the message is required.")
+    contact = contact or vendor.vendor_contacts.first()
+    if contact is None or contact.vendor_id != vendor.pk:
+        raise DomainError(f"{vendor.name} has no contact to write to.")
+    if "\r" in vendor_reference or "\n" in vendor_reference:
+        raise DomainError("A vendor reference is one line.")
+    tickets.add_note(actor=actor, ticket=ticket, body=f"To {vendor.name} ({contact}): {message.strip()}")
+    ticket = tickets.update_ticket(
+        actor=actor,
+        ticket=ticket,
+        changes=TicketChanges(support_group=vendor, tier=vendor.tier, assignee=None),
+        expected_version=None,
+    )
+    if ticket.status != TicketStatus.PENDING_VENDOR:
+        ticket = tickets.transition(actor=actor, ticket=ticket, to_status=TicketStatus.PENDING_VENDOR)
+    escalation = VendorEscalation.objects.create(
+        organisation_id=ticket.organisation_id,
+        ticket=ticket,
+        vendor=vendor,
+        contact=contact,
+        vendor_reference=vendor_reference.strip(),
+        message=message.strip(),
+    )
+    tickets.record_system_event(
+        actor=actor,
+        ticket=ticket,
+        event="vendor_escalated",
+        data={"vendor": vendor.name, "contact": str(contact), "reference": escalation.vendor_reference},
+    )
+    # Inside the transaction, not after it: the outbox row commits with the escalation or not at all.
+    vendor_handoff.send(sender="routing", escalation=escalation)
+    return escalation
+
+
+@transaction.atomic
+def record_vendor_reference(*, actor: Actor, escalation: VendorEscalation, reference: str) -> VendorEscalation:
+    """The vendor's own case number, once they answered with it."""
+    reference = reference.strip()
+    if not reference or "\n" in reference or "\r" in reference:
+        raise DomainError("A vendor reference is one line of text.")
+    ticket = (
+        Ticket.objects.visible_to(actor).filter(pk=escalation.ticket_id).first() if actor.user else escalation.ticket
+    )
+    if ticket is None:
+        raise DomainError("No such ticket, or you may not see it.")
+    escalation.vendor_reference = reference[:120]
+    escalation.save(update_fields=["vendor_reference"])
+    tickets.record_system_event(
+        actor=actor,
+        ticket=ticket,
+        event="vendor_reference",
+        data={"vendor": escalation.vendor.name, "reference": reference},
+    )
+    return escalation
+
+
 # --- configuration ----------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def add_vendor_contact(*, actor: Actor, vendor: SupportGroup, name: str, email: str) -> VendorContact:
+    if not vendor.is_vendor:
+        raise DomainError(f"{vendor.name} is not a vendor.")
+    if not name.strip() or "@" not in email or any(c in email for c in "\r\n "):
+        raise DomainError("A vendor contact needs a name and an e-mail address.")
+    contact = VendorContact.objects.create(
+        vendor=vendor, name=name.strip(), email=email.strip(), is_primary=not vendor.vendor_contacts.exists()
+    )
+    record_event(
+        actor=actor,
+        action="vendor_contact.created",
+        obj=vendor,
+        organisation_id=vendor.organisation_id,
+        after={"name": contact.name, "email": contact.email},
+    )
+    return contact
 
 
 @transaction.atomic
