@@ -176,6 +176,10 @@ BODIES: dict[tuple[str, str], Callable[[Hospital], tuple[dict[str, Any], str]]] 
     ("ticket-timeline", "POST"): lambda h: ({"kind": "reply", "body": "Hijacked"}, "json"),
     ("ticket-attachments", "POST"): lambda h: ({"file": _upload(), "is_public": True}, "multipart"),
     ("person-detail", "PATCH"): lambda h: ({"name": "Hijacked"}, "json"),
+    ("ticket-routing-vendor-escalation", "POST"): lambda h: (
+        {"vendor": h.support_group.pk, "message": "Hijacked", "version": h.ticket.version},
+        "json",
+    ),
     ("ticket-routing-escalate", "POST"): lambda h: (
         {"to_tier": 2, "note": "Hijacked", "version": h.ticket.version},
         "json",

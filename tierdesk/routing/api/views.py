@@ -1,4 +1,4 @@
-"""Escalation under /api/v1/tickets/{number}/escalate/: the same service as the console's form."""
+"""Escalation under /api/v1/tickets/{number}/: escalate/ (tiers) and vendor-escalation/, as in the console."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from tierdesk.accounts.models import SupportGroup
 from tierdesk.core.actor import Actor
-from tierdesk.core.api import PROBLEM, ScopedViewSet, StrictInputSerializer
+from tierdesk.core.api import PROBLEM, ScopedPrimaryKeyField, ScopedViewSet, StrictInputSerializer
 from tierdesk.core.errors import StaleVersion
 from tierdesk.routing import services
 from tierdesk.tickets.access import access_ticket
@@ -24,6 +25,17 @@ from tierdesk.tickets.models import Ticket
 class EscalateInput(StrictInputSerializer):
     to_tier = serializers.IntegerField(min_value=1, max_value=4)
     note = serializers.CharField(max_length=5_000, help_text="What was tried (up), or why it goes back (down).")
+    version = serializers.IntegerField(required=False, min_value=1, help_text="Or send If-Match.")
+
+
+class VendorEscalationInput(StrictInputSerializer):
+    vendor = ScopedPrimaryKeyField(
+        model=SupportGroup,
+        scoped=lambda a: SupportGroup.objects.visible_to(a).filter(is_vendor=True, is_active=True),
+        help_text="A vendor support group serving the ticket's client.",
+    )
+    message = serializers.CharField(max_length=10_000, help_text="What the vendor should know; sent by e-mail.")
+    vendor_reference = serializers.CharField(max_length=120, required=False, default="", allow_blank=True)
     version = serializers.IntegerField(required=False, min_value=1, help_text="Or send If-Match.")
 
 
@@ -48,14 +60,39 @@ class TicketEscalationViewSet(ScopedViewSet):
         ticket = access_ticket(self.actor, number=number)
         data = EscalateInput(data=request.data)
         data.is_valid(raise_exception=True)
-        version = expected_version(request, data.validated_data.get("version"))
-        if version != ticket.version:
-            raise StaleVersion(
-                f"Ticket {ticket.number} was changed by someone else (version {ticket.version}, you had {version}).",
-                ticket.version,
-            )
+        self._check_version(request, ticket, data.validated_data.get("version"))
         services.escalate(
             actor=self.actor, ticket=ticket, to_tier=data.validated_data["to_tier"], note=data.validated_data["note"]
         )
         ticket = access_ticket(self.actor, pk=ticket.pk)
         return _with_etag(Response(TicketSerializer(ticket).data), ticket)
+
+    @extend_schema(
+        summary="Hand the ticket to a vendor (pending vendor; the vendor is e-mailed through the outbox)",
+        request=VendorEscalationInput,
+        parameters=[IF_MATCH],
+        responses={200: TicketSerializer, 400: PROBLEM, 404: PROBLEM, 412: PROBLEM, 428: PROBLEM},
+    )
+    @action(detail=True, methods=["post"], url_path="vendor-escalation")
+    def vendor_escalation(self, request: Request, number: str) -> Response:
+        ticket = access_ticket(self.actor, number=number)
+        data = VendorEscalationInput(data=request.data, context={"actor": self.actor})
+        data.is_valid(raise_exception=True)
+        self._check_version(request, ticket, data.validated_data.get("version"))
+        services.escalate_to_vendor(
+            actor=self.actor,
+            ticket=ticket,
+            vendor=data.validated_data["vendor"],
+            message=data.validated_data["message"],
+            vendor_reference=data.validated_data["vendor_reference"],
+        )
+        ticket = access_ticket(self.actor, pk=ticket.pk)
+        return _with_etag(Response(TicketSerializer(ticket).data), ticket)
+
+    def _check_version(self, request: Request, ticket: Ticket, body_version: int | None) -> None:
+        version = expected_version(request, body_version)
+        if version != ticket.version:
+            raise StaleVersion(
+                f"Ticket {ticket.number} was changed by someone else (version {ticket.version}, you had {version}).",
+                ticket.version,
+            )

@@ -166,3 +166,20 @@ def test_console_sends_a_ticket_to_a_vendor(world: World, vendor: SupportGroup, 
     assert response.status_code == 200
     ticket.refresh_from_db()
     assert ticket.status == "pending_vendor" and len(mailbox.messages) == 1
+
+
+def test_api_vendor_escalation(world: World, vendor: SupportGroup, mailbox: Mailbox) -> None:
+    from tierdesk.testing.fixtures import api_client_for
+
+    ticket = open_ticket(world.requester, title="Pump fault", support_group=world.group)
+    api = api_client_for(world.agent)
+    url = f"/api/v1/tickets/{ticket.number}/vendor-escalation/"
+    wrong = api.post(url, {"vendor": world.group.pk, "message": "x", "version": ticket.version}, format="json")
+    assert wrong.status_code == 400  # not a vendor: not a valid choice
+    done = api.post(
+        url,
+        {"vendor": vendor.pk, "message": "E42", "vendor_reference": "MT-889", "version": ticket.version},
+        format="json",
+    )
+    assert done.status_code == 200 and done.json()["status"] == "pending_vendor"
+    assert "Your reference: MT-889" in mailbox.messages[0].get_payload()
