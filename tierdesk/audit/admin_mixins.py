@@ -18,6 +18,9 @@ def _organisation_id(obj: models.Model) -> int | None:
 
 
 class AuditedModelAdmin(admin.ModelAdmin):
+    # Fields whose values never enter the audit trail (tokens, secrets): only that they changed.
+    redacted_fields: tuple[str, ...] = ()
+
     def save_model(self, request: HttpRequest, obj: Any, form: ModelForm, change: bool) -> None:
         with transaction.atomic():
             super().save_model(request, obj, form, change)
@@ -26,7 +29,10 @@ class AuditedModelAdmin(admin.ModelAdmin):
                 action=f"{obj._meta.model_name}.{'changed' if change else 'created'}",
                 obj=obj,
                 organisation_id=_organisation_id(obj),
-                after={name: str(form.cleaned_data.get(name)) for name in form.changed_data},
+                after={
+                    name: "(changed)" if name in self.redacted_fields else str(form.cleaned_data.get(name))
+                    for name in form.changed_data
+                },
             )
 
     def save_formset(self, request: HttpRequest, form: ModelForm, formset: Any, change: bool) -> None:

@@ -76,6 +76,7 @@ INSTALLED_APPS = [
     "tierdesk.sla",
     "tierdesk.routing",
     "tierdesk.notifications",
+    "tierdesk.intake",
     "tierdesk.reporting",
 ]
 

@@ -38,6 +38,8 @@ urlpatterns = [
     path("portal/", include("tierdesk.portal.urls")),
     path("reports/", include("tierdesk.reporting.urls")),
     path("notifications/", include("tierdesk.notifications.urls")),
+    # Signed webhooks from engineering trackers: no login, outside the API and its tenant walk.
+    path("hooks/", include("tierdesk.intake.urls")),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -34,6 +34,11 @@ KEEP_RESPONSE = 20_000  # characters of a response body kept for the record
 # purpose -> handler(message), called in the delivering transaction after a success / a give-up.
 on_delivered: dict[str, Callable[[OutboxMessage], None]] = {}
 on_given_up: dict[str, Callable[[OutboxMessage], None]] = {}
+# purpose -> headers(message) added to an HTTP call as it leaves, never stored with the message:
+# credentials stay out of the outbox, and a signature over a timestamp is fresh on every retry
+# (a retry an hour later would otherwise be refused by the receiver as stale). A handler that
+# cannot build them raises DeliveryRefused, which counts as a failed attempt.
+on_sending: dict[str, Callable[[OutboxMessage], dict[str, str]]] = {}
 
 
 def _no_line_breaks(*values: str) -> None:
@@ -203,8 +208,11 @@ def _send_email(message: OutboxMessage) -> None:
 
 def _send_http(message: OutboxMessage) -> None:
     # Only http(s) addresses are queued (queue_http checks), never file: or custom schemes.
+    headers = dict(message.headers)
+    if message.purpose in on_sending:
+        headers.update(on_sending[message.purpose](message))
     request = urllib.request.Request(  # noqa: S310
-        message.url, data=message.body.encode("utf-8"), headers=dict(message.headers), method=message.method
+        message.url, data=message.body.encode("utf-8"), headers=headers, method=message.method
     )
     try:
         with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310

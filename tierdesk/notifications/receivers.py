@@ -6,9 +6,9 @@ from typing import Any
 
 from django.dispatch import receiver
 
-from tierdesk.notifications import services
+from tierdesk.notifications import services, trackers
 from tierdesk.notifications.tasks import notify, notify_sla_alarm
-from tierdesk.routing.events import desk_alert, vendor_handoff
+from tierdesk.routing.events import desk_alert, engineering_handoff, vendor_handoff
 from tierdesk.sla.events import sla_alarm
 
 
@@ -25,3 +25,12 @@ def on_desk_alert(sender: Any, ticket_id: int, recipient_ids: list[int], key: st
 @receiver(vendor_handoff, dispatch_uid="notifications.vendor_handoff")
 def on_vendor_handoff(sender: Any, escalation: Any, **kwargs: Any) -> None:
     services.queue_vendor_mail(escalation)  # in the escalation's own transaction
+
+
+@receiver(engineering_handoff, dispatch_uid="notifications.engineering_handoff")
+def on_engineering_handoff(sender: Any, link_id: int, **kwargs: Any) -> None:
+    trackers.queue_issue(link_id)  # in the hand-off's own transaction
+
+
+# What the outbox does around an engineering issue: sign it as it leaves, record the answer or the give-up.
+trackers.register()

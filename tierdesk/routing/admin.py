@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 
 from tierdesk.audit.admin_mixins import AuditedModelAdmin
-from tierdesk.routing.models import AgentShift, ClassificationRule, RegulatedScope, RoutingEntry
+from tierdesk.routing.models import (
+    AgentShift,
+    ClassificationRule,
+    EngineeringTracker,
+    RegulatedScope,
+    RoutingEntry,
+)
 
 
 @admin.register(ClassificationRule)
@@ -38,3 +47,65 @@ class RegulatedScopeAdmin(AuditedModelAdmin):
 class AgentShiftAdmin(AuditedModelAdmin):
     list_display = ("agent", "calendar")
     list_select_related = ("agent", "calendar")
+
+
+# --- engineering trackers -------------------------------------------------------------------------
+
+SECRET_FIELDS = ("token", "outbound_secret", "inbound_secret")
+
+
+class EngineeringTrackerForm(forms.ModelForm):
+    """Secrets are typed in, never shown again; left empty on a change, the stored one stays."""
+
+    base_url = forms.URLField(
+        assume_scheme="https", max_length=200, help_text=EngineeringTracker._meta.get_field("base_url").help_text
+    )
+
+    class Meta:
+        model = EngineeringTracker
+        fields = ("organisation", "name", "kind", "is_active", "base_url", "project", "username", *SECRET_FIELDS)
+        widgets = {name: forms.PasswordInput(render_value=False) for name in SECRET_FIELDS}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in SECRET_FIELDS:
+            field = self.fields[name]
+            field.required = False
+            if self.instance.pk and getattr(self.instance, name):
+                field.help_text = f"{field.help_text} Set; leave empty to keep it.".strip()
+
+    def _keep(self, name: str) -> str:
+        value = str(self.cleaned_data.get(name) or "")
+        return value or (str(getattr(self.instance, name) or "") if self.instance.pk else "")
+
+    def clean_token(self) -> str:
+        return self._keep("token")
+
+    def clean_outbound_secret(self) -> str:
+        return self._keep("outbound_secret")
+
+    def clean_inbound_secret(self) -> str:
+        value = self._keep("inbound_secret")
+        if not value:
+            raise forms.ValidationError("Set the secret the tracker signs its webhooks with.")
+        return value
+
+    @property
+    def changed_data(self) -> list[str]:
+        # An empty secret field means "keep it", not "changed to nothing".
+        return [name for name in super().changed_data if name not in SECRET_FIELDS or self.data.get(name)]
+
+
+@admin.register(EngineeringTracker)
+class EngineeringTrackerAdmin(AuditedModelAdmin):
+    form = EngineeringTrackerForm
+    redacted_fields = SECRET_FIELDS
+    list_display = ("name", "kind", "organisation", "base_url", "project", "is_active")  # never a secret
+    list_filter = ("kind", "is_active")
+    list_select_related = ("organisation",)
+    search_fields = ("name", "project")
+    fieldsets = (
+        (None, {"fields": ("organisation", "name", "kind", "is_active")}),
+        ("Where", {"fields": ("base_url", "project", "username")}),
+        ("Secrets", {"fields": SECRET_FIELDS}),
+    )

@@ -23,3 +23,9 @@ def announce_alert(ticket_id: int, recipient_ids: list[int], key: str, subject: 
 # kwargs: escalation (a VendorEscalation). Sent INSIDE the transaction that hands the ticket to
 # the vendor, so the e-mail queued by the receiver (an outbox row) commits with it or not at all.
 vendor_handoff = Signal()
+
+# kwargs: link_id: int (an EngineeringLink). Sent INSIDE the transaction that sends the ticket to
+# engineering, like vendor_handoff (decision 0005): the tracker request queued by the receiver (an
+# outbox row) commits with the hand-off or not at all, and a tracker the outbox cannot call
+# (a bad address) refuses the hand-off instead of leaving a link that never opens.
+engineering_handoff = Signal()

@@ -148,9 +148,7 @@ class EngineeringTracker(TenantModel):
     name = models.CharField(max_length=120)
     kind = models.CharField(max_length=8, choices=Kind.choices)
     base_url = models.URLField(help_text="e.g. https://api.github.com, https://acme.atlassian.net, or the webhook URL.")
-    project = models.CharField(
-        max_length=200, blank=True, help_text="GitHub owner/repo, or the Jira project key."
-    )
+    project = models.CharField(max_length=200, blank=True, help_text="GitHub owner/repo, or the Jira project key.")
     username = models.CharField(max_length=200, blank=True, help_text="Jira: the account e-mail for the API token.")
     token = models.CharField(max_length=500, blank=True, help_text="API token (GitHub, Jira).")
     outbound_secret = models.CharField(max_length=200, blank=True, help_text="Generic webhook: signs what we send.")

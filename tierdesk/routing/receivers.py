@@ -15,8 +15,12 @@ from tierdesk.tickets.events import ticket_changed
 def on_ticket_changed(sender: Any, ticket_id: int, event: str, data: dict[str, Any], **kwargs: Any) -> None:
     if event == "opened":
         tasks.route_new_ticket.delay(ticket_id)
-    elif event == "updated" and "support_group_id" in data.get("fields", ()):
-        tasks.assign_ticket.delay(ticket_id)  # moved into a group: its strategy may pick the agent
+    elif event == "updated":
+        fields = data.get("fields", ())
+        if "support_group_id" in fields:
+            tasks.assign_ticket.delay(ticket_id)  # moved into a group: its strategy may pick the agent
+        if "priority" in fields:
+            tasks.alert_if_p1.delay(ticket_id)  # raised to P1: the supervisors on duty hear of it
 
 
 @receiver(escalation_requested, dispatch_uid="routing.escalation_requested")

@@ -17,18 +17,20 @@ from django.db import transaction
 from django.db.models import Case, Count, IntegerField, Sum, Value, When
 
 from tierdesk.accounts.choices import AssignmentStrategy, Role, TrainingRegime
-from tierdesk.accounts.models import GroupMembership, Skill, SupportGroup, User
+from tierdesk.accounts.models import AgentProfile, GroupMembership, Skill, SupportGroup, User
 from tierdesk.accounts.scope import scope_for
 from tierdesk.audit.services import record_event
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
-from tierdesk.core.errors import DomainError, PermissionDenied
-from tierdesk.routing import classifiers
+from tierdesk.core.errors import DomainError, IllegalTransition, NotFound, PermissionDenied
+from tierdesk.routing import classifiers, eligibility
 from tierdesk.routing.eligibility import LOAD_WEIGHT, on_shift
-from tierdesk.routing.events import announce_alert, vendor_handoff
+from tierdesk.routing.events import announce_alert, engineering_handoff, vendor_handoff
 from tierdesk.routing.models import (
     AgentShift,
     ClassificationRule,
+    EngineeringLink,
+    EngineeringTracker,
     RegulatedScope,
     RoutingEntry,
     VendorContact,
@@ -230,9 +232,11 @@ def _candidates(group: SupportGroup, ticket: Ticket) -> tuple[list[Candidate], d
     language = ticket.requester.language if ticket.requester_id else ""
     eligible: list[Candidate] = []
     refused: dict[str, str] = {}
+    with eligibility.preloaded(ticket, [m.agent for m in members]):  # a few queries, not a few per member
+        reasons_of = {m.agent_id: assignment.refusals(ticket, m.agent) for m in members}
     for membership in members:
         agent = membership.agent
-        reasons = assignment.refusals(ticket, agent)
+        reasons = reasons_of[agent.pk]
         if reasons:
             refused[str(agent)] = "; ".join(reasons)
             continue
@@ -289,8 +293,10 @@ def auto_assign(ticket_id: int) -> AssignmentOutcome:
     """Give an unassigned ticket to an eligible member of its group, by the group's strategy.
 
     The group's memberships are locked first, so concurrent assignments into one group see
-    each other's choices: nobody goes over capacity and the load stays even. When nobody is
-    eligible the ticket waits in the group queue and the group's leads are told; it is never
+    each other's choices: nobody goes over capacity and the load stays even. Then the members'
+    profiles, so that an assignment into another group sharing an agent waits too, rather than
+    fill that agent's last slot at the same moment (both locks in primary-key order). When nobody
+    is eligible the ticket waits in the group queue and the group's leads are told; it is never
     given to an ineligible agent.
     """
     ticket = Ticket.objects.select_related("organisation", "support_group", "requester").get(pk=ticket_id)
@@ -299,7 +305,9 @@ def auto_assign(ticket_id: int) -> AssignmentOutcome:
         return AssignmentOutcome(None, {})
     if group.assignment_strategy == AssignmentStrategy.MANUAL:
         return AssignmentOutcome(None, {})
-    list(GroupMembership.objects.select_for_update().filter(group=group).order_by("pk").values_list("pk"))
+    memberships = GroupMembership.objects.select_for_update().filter(group=group).order_by("pk")
+    agent_ids = list(memberships.values_list("agent_id", flat=True))
+    list(AgentProfile.objects.select_for_update().filter(user_id__in=agent_ids).order_by("pk").values_list("pk"))
     ticket.refresh_from_db()
     if ticket.assignee_id is not None:
         return AssignmentOutcome(None, {})  # someone assigned it while we waited for the lock
@@ -351,6 +359,15 @@ def route_new_ticket(ticket_id: int) -> None:
         if ticket.priority == 1:
             alert_supervisors_on_duty(ticket, why="P1 opened")
     auto_assign(ticket_id)
+
+
+def alert_if_p1(ticket_id: int) -> list[int]:
+    """A ticket raised to P1 reaches the supervisors on duty once (the key keeps it to one)."""
+    ticket = Ticket.objects.select_related("organisation").filter(pk=ticket_id).first()
+    if ticket is None or ticket.priority != 1 or ticket.status not in workflow.OPEN:
+        return []
+    with transaction.atomic():
+        return alert_supervisors_on_duty(ticket, why="P1 opened")
 
 
 def alert_supervisors_on_duty(ticket: Ticket, *, why: str) -> list[int]:
@@ -643,3 +660,195 @@ def set_agent_shift(*, actor: Actor, agent: User, calendar: BusinessCalendar | N
         after={"calendar": calendar.name if calendar else None},
     )
     return shift
+
+
+# --- engineering hand-off ----------------------------------------------------------------------------
+# A code defect goes to the provider's tracker (GitHub Issues, Jira or a signed webhook): the
+# link is written here, the request is queued through the outbox by notifications (which hears
+# `engineering_handoff` inside this transaction), and the tracker's answer and its "resolved"
+# webhook come back through the functions below.
+
+
+def _issue_key(link: EngineeringLink) -> str:
+    if not link.external_id:
+        return f"engineering link {link.pk}"
+    return f"#{link.external_id}" if link.tracker.kind == EngineeringTracker.Kind.GITHUB else link.external_id
+
+
+def _locked_link(link_id: int) -> EngineeringLink | None:
+    return EngineeringLink.objects.select_for_update().select_related("tracker").filter(pk=link_id).first()
+
+
+def _save_link(link: EngineeringLink, fields: list[str]) -> None:
+    link.updated_at = clock.now()
+    link.save(update_fields=[*fields, "updated_at"])
+
+
+@transaction.atomic
+def send_to_engineering(
+    *, actor: Actor, ticket: Ticket, tracker: EngineeringTracker, reproduction_steps: str, environment: str = ""
+) -> EngineeringLink:
+    """Hand a code defect to engineering: an issue in the provider's tracker, the ticket pending engineering.
+
+    The reproduction steps become an internal note and the body of the issue; the issue itself is
+    opened after commit by the outbox, with retries, and recorded by `record_engineering_issue`.
+    """
+    if actor.user is not None and not scope_for(actor).is_agent_side:
+        raise PermissionDenied("Only agents may send tickets to engineering.")
+    visible = Ticket.objects.visible_to(actor) if actor.user is not None else Ticket.objects.all()
+    found = visible.select_related("organisation").filter(pk=ticket.pk).first()
+    if found is None:
+        raise NotFound("No such ticket, or you may not see it.")
+    ticket = found
+    tracker = EngineeringTracker.objects.filter(pk=tracker.pk).first() or tracker
+    if tracker.organisation_id != _provider_id(ticket) or not tracker.is_active:
+        raise DomainError(f"{tracker.name} is not an active tracker of the desk serving {ticket.organisation.name}.")
+    steps, environment = reproduction_steps.strip(), environment.strip()
+    if not steps:
+        raise DomainError("Say how to reproduce the defect: the reproduction steps are required.")
+    if ticket.status == TicketStatus.PENDING_ENGINEERING:
+        raise DomainError(f"{ticket.number} is already pending engineering.")
+    if TicketStatus.PENDING_ENGINEERING not in workflow.TRANSITIONS[ticket.status]:
+        raise IllegalTransition(
+            f"{ticket.number} is {ticket.get_status_display()}; only an open ticket can go to engineering.",
+            workflow.allowed_targets(ticket.status),
+        )
+    waiting = EngineeringLink.objects.filter(
+        ticket=ticket, state__in=[EngineeringLink.State.REQUESTED, EngineeringLink.State.OPEN]
+    ).first()
+    if waiting is not None:
+        raise DomainError(f"{ticket.number} already has an engineering issue open ({_issue_key(waiting)}).")
+
+    link = EngineeringLink.objects.create(
+        organisation_id=ticket.organisation_id,
+        ticket=ticket,
+        tracker=tracker,
+        reproduction_steps=steps,
+        environment=environment,
+    )
+    note = f"Sent to engineering ({tracker.name}).\n\nReproduction steps:\n{steps}"
+    if environment:
+        note += f"\n\nEnvironment:\n{environment}"
+    tickets.add_note(actor=actor, ticket=ticket, body=note)
+    ticket = tickets.transition(
+        actor=actor, ticket=ticket, to_status=TicketStatus.PENDING_ENGINEERING, reason="Sent to engineering"
+    )
+    tickets.record_system_event(
+        actor=actor,
+        ticket=ticket,
+        event="sent_to_engineering",
+        data={"link_id": link.pk, "tracker": tracker.name, "kind": tracker.kind},
+    )
+    # Inside the transaction (decision 0005): the outbox row commits with the link or not at all.
+    engineering_handoff.send(sender="routing", link_id=link.pk)
+    return link
+
+
+@transaction.atomic
+def record_engineering_issue(
+    *, link_id: int, external_id: str, url: str, actor: Actor = ROUTING
+) -> EngineeringLink | None:
+    """The tracker opened the issue: keep its number (or key) and address. A repeat changes nothing."""
+    link = _locked_link(link_id)
+    external_id = " ".join(external_id.split())[:120]
+    if link is None or link.state != EngineeringLink.State.REQUESTED or not external_id:
+        return link
+    link.state = EngineeringLink.State.OPEN
+    link.external_id = external_id
+    # The address comes from the tracker's answer and ends up in a link: only http(s), never javascript:.
+    link.url = url if url.startswith(("https://", "http://")) and len(url) <= 200 else ""
+    _save_link(link, ["state", "external_id", "url"])
+    tickets.record_system_event(
+        actor=actor,
+        ticket=link.ticket,
+        event="engineering_issue_opened",
+        data={"link_id": link.pk, "tracker": link.tracker.name, "issue": link.external_id, "url": link.url},
+    )
+    return link
+
+
+@transaction.atomic
+def engineering_failed(*, link_id: int, reason: str, actor: Actor = ROUTING) -> EngineeringLink | None:
+    """The issue could not be opened (the outbox gave up): the ticket comes back to work at its tier."""
+    link = _locked_link(link_id)
+    if link is None or link.state != EngineeringLink.State.REQUESTED:
+        return link
+    reason = " ".join(reason.split())[:500] or "the tracker did not answer"
+    link.state = EngineeringLink.State.FAILED
+    _save_link(link, ["state"])
+    ticket = Ticket.objects.get(pk=link.ticket_id)
+    tickets.record_system_event(
+        actor=actor,
+        ticket=ticket,
+        event="engineering_failed",
+        data={"link_id": link.pk, "tracker": link.tracker.name, "reason": reason},
+    )
+    if ticket.status in workflow.TERMINAL:
+        return link
+    tickets.add_note(
+        actor=actor,
+        ticket=ticket,
+        body=f"The issue could not be opened in {link.tracker.name}: {reason}. "
+        "Send it to engineering again, or handle the ticket here.",
+    )
+    if ticket.status == TicketStatus.PENDING_ENGINEERING:
+        tickets.transition(
+            actor=actor,
+            ticket=ticket,
+            to_status=TicketStatus.IN_PROGRESS,
+            reason="The engineering issue was not opened",
+        )
+    return link
+
+
+@transaction.atomic
+def engineering_resolved(*, link: EngineeringLink, resolution: str, actor: Actor = ROUTING) -> EngineeringLink:
+    """Engineering fixed it: the ticket goes back to Tier 1, in progress, to confirm with the requester.
+
+    Tier 1 is the routing table's group at Tier 1, else a Tier 1 group serving the client; with
+    neither, the ticket waits at Tier 1 in the unassigned queue. Idempotent: a second call (a
+    second webhook for the same issue) changes nothing.
+    """
+    locked = _locked_link(link.pk)
+    if locked is None:
+        raise NotFound("No such engineering link.")
+    link = locked
+    if link.state == EngineeringLink.State.RESOLVED:
+        return link
+    resolution = " ".join(resolution.split())[:500] or "resolved"
+    link.state = EngineeringLink.State.RESOLVED
+    _save_link(link, ["state"])
+    ticket = Ticket.objects.select_related("organisation", "category", "support_group").get(pk=link.ticket_id)
+    key = _issue_key(link)
+    back_to: SupportGroup | None = None
+    if ticket.status not in workflow.TERMINAL:
+        tickets.add_note(
+            actor=actor, ticket=ticket, body=f"Engineering resolved {key}: {resolution}; confirm with the requester"
+        )
+    if ticket.status in workflow.OPEN:
+        back_to = _serving_group(ticket, 1)
+        changes = (
+            TicketChanges(support_group=back_to, tier=1)
+            if back_to is not None
+            else TicketChanges(support_group=None, tier=1, assignee=None)
+        )
+        ticket = tickets.update_ticket(actor=actor, ticket=ticket, changes=changes, expected_version=None)
+        if ticket.status != TicketStatus.IN_PROGRESS:
+            ticket = tickets.transition(
+                actor=actor, ticket=ticket, to_status=TicketStatus.IN_PROGRESS, reason="Engineering resolved the issue"
+            )
+        ticket_id = ticket.pk
+        transaction.on_commit(lambda: _assign_later(ticket_id))
+    tickets.record_system_event(
+        actor=actor,
+        ticket=ticket,
+        event="engineering_resolved",
+        data={
+            "link_id": link.pk,
+            "tracker": link.tracker.name,
+            "issue": link.external_id,
+            "resolution": resolution,
+            "group": back_to.name if back_to is not None else None,
+        },
+    )
+    return link

@@ -300,3 +300,19 @@ def test_p1_tells_the_supervisors_on_duty(world: World, routed_desk: dict[str, S
     assert ticket.priority == 1
     told = set(Notification.objects.filter(ticket=ticket).values_list("recipient__email", flat=True))
     assert told == {"sup@northwind.test"}
+
+
+def test_a_ticket_raised_to_p1_tells_the_supervisors_once(world: World) -> None:
+    ticket = open_ticket(world.requester, title="Slow PC")
+    assert not Notification.objects.filter(ticket=ticket).exists()
+    tickets.change_priority(actor=Actor(user=world.agent), ticket=ticket, impact="high", urgency="high")
+    ticket.refresh_from_db()
+    tickets.update_ticket(
+        actor=Actor(user=world.agent),
+        ticket=ticket,
+        changes=tickets.TicketChanges(title="Slow PC (ward)"),
+        expected_version=None,
+    )
+    assert list(Notification.objects.filter(ticket=ticket).values_list("recipient__email", flat=True)) == [
+        "sup@northwind.test"
+    ]

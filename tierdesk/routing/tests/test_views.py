@@ -29,9 +29,7 @@ def test_console_escalates_with_a_note_and_shows_the_tier_history(
     ticket = open_ticket(world.requester, title="Switch port dead", support_group=world.group)
     client.force_login(world.agent)
     url = f"/console/tickets/{ticket.number}/escalate/"
-    refused = client.post(
-        url, {"version": ticket.version, "to_tier": 2, "note": ""}, HTTP_HX_REQUEST="true"
-    )
+    refused = client.post(url, {"version": ticket.version, "to_tier": 2, "note": ""}, HTTP_HX_REQUEST="true")
     assert "What was tried, or why it goes back: This field is required." in refused.content.decode()
     done = client.post(
         url,
