@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from tierdesk.accounts.models import Requester, SupportGroup, User
 from tierdesk.accounts.scope import scope_for
 from tierdesk.core.actor import Actor
+from tierdesk.routing.models import EngineeringTracker
 from tierdesk.tenancy.models import Site
 from tierdesk.tickets import workflow
 from tierdesk.tickets.choices import Level, ResolutionCode, TicketStatus, TicketType
@@ -185,6 +186,28 @@ class VendorForm(VersionedForm):
             .filter(is_vendor=True, is_active=True, serves=ticket.organisation_id)
             .order_by("name")
         )
+
+
+class EngineeringForm(VersionedForm):
+    """Send a code defect to engineering: an issue in one of the provider's trackers."""
+
+    id_prefix = "engineering"
+    tracker = forms.ModelChoiceField(
+        label="Tracker", queryset=EngineeringTracker.objects.none(), empty_label=None, widget=forms.Select(attrs=SELECT)
+    )
+    reproduction_steps = forms.CharField(
+        label="Steps to reproduce", max_length=20_000, widget=forms.Textarea(attrs={**TEXT, "rows": 3})
+    )
+    environment = forms.CharField(
+        label="Environment", required=False, max_length=5_000, widget=forms.Textarea(attrs={**TEXT, "rows": 2})
+    )
+
+    def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        provider_id = scope_for(actor).provider_id
+        self.fields["tracker"].queryset = EngineeringTracker.objects.filter(  # type: ignore[attr-defined]
+            organisation_id=provider_id or 0, is_active=True
+        ).order_by("name")
 
 
 class AssigneeForm(VersionedForm):

@@ -23,6 +23,7 @@ urlpatterns = [
     path("tickets/<str:number>/assign-to-me/", views.assign_to_me, name="assign_to_me"),
     path("tickets/<str:number>/escalate/", views.escalate, name="escalate"),
     path("tickets/<str:number>/vendor/", views.send_to_vendor, name="vendor"),
+    path("tickets/<str:number>/engineering/", views.send_to_engineering, name="engineering"),
     path("tickets/<str:number>/watch/", views.watch, name="watch"),
     path("tickets/<str:number>/compose/", views.compose, name="compose"),
     path("tickets/<str:number>/attachments/", views.upload, name="upload"),

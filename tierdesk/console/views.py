@@ -31,6 +31,7 @@ from tierdesk.console.forms import (
     BulkForm,
     CategoryForm,
     ComposeForm,
+    EngineeringForm,
     EscalateForm,
     GroupForm,
     LogCallForm,
@@ -339,6 +340,7 @@ def _regions(actor: Actor, ticket: Ticket) -> dict[str, Any]:
         "assign_me_form": AssignToMeForm(initial=initial),
         "escalate_form": EscalateForm(ticket=ticket, initial=initial),
         "vendor_form": VendorForm(actor=actor, ticket=ticket, initial=initial),
+        "engineering_form": EngineeringForm(actor=actor, initial=initial),
         "tier_history": list(ticket.field_changes.filter(field="tier").order_by("created_at", "id")),
         "timeline": timeline,
         "attachments": list(visible_attachments(actor, ticket)),
@@ -501,6 +503,24 @@ def send_to_vendor(request: HttpRequest, number: str) -> HttpResponse:
         if data["version"] != ticket.version:
             raise StaleVersion("The ticket changed meanwhile.", ticket.version)
         return routing.escalate_to_vendor(actor=actor, ticket=ticket, vendor=data["vendor"], message=data["message"])
+
+    return _change(request, number, perform)
+
+
+@agent_required
+@require_POST
+def send_to_engineering(request: HttpRequest, number: str) -> HttpResponse:
+    def perform(actor: Actor, ticket: Ticket) -> object:
+        data = _valid(EngineeringForm(request.POST, actor=actor))
+        if data["version"] != ticket.version:
+            raise StaleVersion("The ticket changed meanwhile.", ticket.version)
+        return routing.send_to_engineering(
+            actor=actor,
+            ticket=ticket,
+            tracker=data["tracker"],
+            reproduction_steps=data["reproduction_steps"],
+            environment=data["environment"],
+        )
 
     return _change(request, number, perform)
 

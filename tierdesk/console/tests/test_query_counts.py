@@ -19,8 +19,9 @@ QUEUE_QUERIES = 8
 COUNTS_QUERIES = 5
 # Session, user, scope (2), the ticket with its relations, the access log (head, insert, head),
 # the requester's recent tickets, timeline, watchers, attachments, SLA clocks, tier history, and
-# the choices of the inline forms (categories, groups, assignees, whether a vendor serves the client).
-TICKET_QUERIES = 18
+# the choices of the inline forms (categories, groups, assignees, whether a vendor serves the client, whether
+# the provider has a tracker).
+TICKET_QUERIES = 19
 
 
 def _client(world: World) -> Client:

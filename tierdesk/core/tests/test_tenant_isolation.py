@@ -180,6 +180,10 @@ BODIES: dict[tuple[str, str], Callable[[Hospital], tuple[dict[str, Any], str]]] 
         {"vendor": h.support_group.pk, "message": "Hijacked", "version": h.ticket.version},
         "json",
     ),
+    ("ticket-routing-engineering", "POST"): lambda h: (
+        {"tracker": 1, "reproduction_steps": "Hijacked", "version": h.ticket.version},
+        "json",
+    ),
     ("ticket-routing-escalate", "POST"): lambda h: (
         {"to_tier": 2, "note": "Hijacked", "version": h.ticket.version},
         "json",

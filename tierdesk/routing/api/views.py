@@ -12,10 +12,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tierdesk.accounts.models import SupportGroup
+from tierdesk.accounts.scope import scope_for
 from tierdesk.core.actor import Actor
 from tierdesk.core.api import PROBLEM, ScopedPrimaryKeyField, ScopedViewSet, StrictInputSerializer
 from tierdesk.core.errors import StaleVersion
 from tierdesk.routing import services
+from tierdesk.routing.models import EngineeringTracker
 from tierdesk.tickets.access import access_ticket
 from tierdesk.tickets.api.serializers import TicketSerializer
 from tierdesk.tickets.api.views import IF_MATCH, NUMBER_PATTERN, _with_etag, expected_version
@@ -36,6 +38,20 @@ class VendorEscalationInput(StrictInputSerializer):
     )
     message = serializers.CharField(max_length=10_000, help_text="What the vendor should know; sent by e-mail.")
     vendor_reference = serializers.CharField(max_length=120, required=False, default="", allow_blank=True)
+    version = serializers.IntegerField(required=False, min_value=1, help_text="Or send If-Match.")
+
+
+def _trackers(actor: Actor) -> QuerySet[EngineeringTracker]:
+    scope = scope_for(actor)
+    if not scope.is_agent_side or scope.provider_id is None:
+        return EngineeringTracker.objects.none()
+    return EngineeringTracker.objects.filter(organisation_id=scope.provider_id, is_active=True)
+
+
+class EngineeringInput(StrictInputSerializer):
+    tracker = ScopedPrimaryKeyField(model=EngineeringTracker, scoped=_trackers, help_text="An active tracker.")
+    reproduction_steps = serializers.CharField(max_length=20_000)
+    environment = serializers.CharField(max_length=5_000, required=False, default="", allow_blank=True)
     version = serializers.IntegerField(required=False, min_value=1, help_text="Or send If-Match.")
 
 
@@ -96,3 +112,25 @@ class TicketEscalationViewSet(ScopedViewSet):
                 f"Ticket {ticket.number} was changed by someone else (version {ticket.version}, you had {version}).",
                 ticket.version,
             )
+
+    @extend_schema(
+        summary="Send the ticket to engineering (an issue in the tracker; pending engineering)",
+        request=EngineeringInput,
+        parameters=[IF_MATCH],
+        responses={200: TicketSerializer, 400: PROBLEM, 404: PROBLEM, 412: PROBLEM, 428: PROBLEM},
+    )
+    @action(detail=True, methods=["post"], url_path="engineering")
+    def engineering(self, request: Request, number: str) -> Response:
+        ticket = access_ticket(self.actor, number=number)
+        data = EngineeringInput(data=request.data, context={"actor": self.actor})
+        data.is_valid(raise_exception=True)
+        self._check_version(request, ticket, data.validated_data.get("version"))
+        services.send_to_engineering(
+            actor=self.actor,
+            ticket=ticket,
+            tracker=data.validated_data["tracker"],
+            reproduction_steps=data.validated_data["reproduction_steps"],
+            environment=data.validated_data["environment"],
+        )
+        ticket = access_ticket(self.actor, pk=ticket.pk)
+        return _with_etag(Response(TicketSerializer(ticket).data), ticket)

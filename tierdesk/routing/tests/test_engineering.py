@@ -350,3 +350,42 @@ def test_with_no_tier1_group_left_the_ticket_waits_at_tier1_unassigned(
     ticket.refresh_from_db()
     assert (ticket.status, ticket.tier, ticket.support_group_id, ticket.assignee_id) == ("in_progress", 1, None, None)
     assert ticket.timeline.get(event="engineering_resolved").data["group"] is None
+
+
+# --- the doors: console form and API ------------------------------------------------------------
+
+
+def test_console_and_api_send_to_engineering(
+    world: World, trackers: fake.FakeTrackers, tier2: tuple[SupportGroup, User]
+) -> None:
+    from django.test import Client
+
+    from tierdesk.testing.fixtures import api_client_for
+
+    _, engineer = tier2
+    tracker = make_tracker(world, trackers, "github")
+    first = ticket_at_tier2(world, tier2)
+    client = Client()
+    client.force_login(engineer)
+    page = client.get(f"/console/tickets/{first.number}/").content.decode()
+    assert "Send to engineering" in page and tracker.name in page
+    client.post(
+        f"/console/tickets/{first.number}/engineering/",
+        {"version": first.version, "tracker": tracker.pk, "reproduction_steps": STEPS, "environment": ""},
+        HTTP_HX_REQUEST="true",
+    )
+    assert EngineeringLink.objects.get(ticket=first).state == "open"
+
+    other = open_ticket(world.requester, title="Export fails", support_group=world.group)
+    other = tickets.transition(actor=Actor(user=world.agent), ticket=other, to_status="in_progress")
+    api = api_client_for(world.agent)
+    url = f"/api/v1/tickets/{other.number}/engineering/"
+    assert (
+        api.post(
+            url, {"tracker": tracker.pk, "reproduction_steps": " ", "version": other.version}, format="json"
+        ).status_code
+        == 400
+    )
+    done = api.post(url, {"tracker": tracker.pk, "reproduction_steps": STEPS, "version": other.version}, format="json")
+    assert done.status_code == 200 and done.json()["status"] == "pending_engineering"
+    assert EngineeringLink.objects.get(ticket=other).external_id
