@@ -206,6 +206,17 @@ def _send_email(message: OutboxMessage) -> None:
     email.send()
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is answered as a refusal: following it would carry the tracker's credentials
+    to another host, and an API that moved is a configuration change, not something to guess."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_RefuseRedirects)
+
+
 def _send_http(message: OutboxMessage) -> None:
     # Only http(s) addresses are queued (queue_http checks), never file: or custom schemes.
     headers = dict(message.headers)
@@ -215,7 +226,7 @@ def _send_http(message: OutboxMessage) -> None:
         message.url, data=message.body.encode("utf-8"), headers=headers, method=message.method
     )
     try:
-        with urllib.request.urlopen(request, timeout=HTTP_TIMEOUT) as response:  # noqa: S310
+        with _NO_REDIRECTS.open(request, timeout=HTTP_TIMEOUT) as response:
             message.response_status = response.status
             message.response_body = response.read(KEEP_RESPONSE).decode("utf-8", "replace")
     except urllib.error.HTTPError as exc:
