@@ -15,7 +15,7 @@ from django.conf import settings
 from django.core.files.base import File
 from django.db import transaction
 
-from tierdesk.accounts.models import Requester, Skill, SupportGroup, User
+from tierdesk.accounts.models import AgentProfile, Requester, Skill, SupportGroup, User
 from tierdesk.accounts.scope import scope_for
 from tierdesk.audit.services import record_event
 from tierdesk.core import clock
@@ -256,7 +256,12 @@ def _check_references(ticket: Ticket, changes: dict[str, Any]) -> None:
 
 
 def _check_assignable(ticket: Ticket, agent: User) -> None:
-    """The same rules for every assignment, by hand or by routing (see tickets/assignment.py)."""
+    """The same rules for every assignment, by hand or by routing (see tickets/assignment.py).
+
+    The agent's profile row is locked first (as routing's auto_assign does), so a manual
+    assignment and an automatic one at the same moment cannot both fill the last slot.
+    """
+    list(AgentProfile.objects.select_for_update().filter(user_id=agent.pk).values_list("pk"))
     reasons = assignment.refusals(ticket, agent)
     if reasons:
         raise DomainError(f"{agent} cannot take {ticket.number or 'this ticket'}: {'; '.join(reasons)}.")
