@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-postgres check lint typecheck migrations-check schema schema-check bench bench-sla clean
+.PHONY: install run test test-postgres check lint typecheck migrations-check schema schema-check bench bench-sla bench-routing clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -59,6 +59,9 @@ bench: install
 
 bench-sla: install
 	BENCH_ONLY=sla $(BIN)/python -m benchmarks
+
+bench-routing: install
+	BENCH_ONLY=routing $(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) var node_modules test-artifacts .pytest_cache .mypy_cache .ruff_cache

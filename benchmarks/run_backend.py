@@ -1,4 +1,4 @@
-"""One backend's figures: migrate, seed, time the ticket list, the console pages, ticket creation and the SLA engine.
+"""One backend's figures: migrate, seed, time the ticket list, the console pages, ticket creation, routing, SLA.
 
 Run by `python -m benchmarks` with the environment already pointing at the database; not
 meant to be run against a database you care about (it writes 300,000 tickets and a million SLA clocks).
@@ -98,7 +98,7 @@ def main() -> None:
     from django.db import connection
     from rest_framework.test import APIClient
 
-    from benchmarks import console_pages, sla
+    from benchmarks import console_pages, routing, sla
     from benchmarks.seed import build_world, seed_tickets
     from tierdesk.audit.models import AuditEvent
     from tierdesk.tickets.models import Ticket, TimelineEntry
@@ -109,8 +109,12 @@ def main() -> None:
 
     t0 = time.perf_counter()
     world = build_world()
-    if os.environ.get("BENCH_ONLY") == "sla":  # `make bench-sla`: the SLA figures alone, for a quicker turn
+    only = os.environ.get("BENCH_ONLY")
+    if only == "sla":  # `make bench-sla`: the SLA figures alone, for a quicker turn
         sla.report(world)
+        return
+    if only == "routing":  # `make bench-routing`: the routing figures alone
+        routing.report(world)
         return
     seed_tickets(world, TICKETS)
     _analyze()
@@ -188,6 +192,8 @@ def main() -> None:
         f"  side effects of all {calls} requests: {made[0]} tickets, {made[1]} timeline entries, "
         f"{made[2]} audit events written"
     )
+    # After ticket creation, whose figure the routing table would change (new tickets would be routed).
+    routing.report(world)
     # Last: once its SLA policy exists, every ticket the figures above create would compute clocks too.
     sla.report(world)
     print(f"\n{connection.vendor} done in {time.perf_counter() - started:.0f} s", flush=True)
