@@ -27,7 +27,7 @@ class ClassificationRuleAdmin(AuditedModelAdmin):
     fieldsets = (
         (None, {"fields": ("organisation", "name", "order", "is_active", "stop")}),
         ("When (empty: any)", {"fields": ("keywords", "pattern", "client_organisation", "site", "channel")}),
-        ("Then set", {"fields": ("set_category", "set_impact", "set_urgency", "set_skills")}),
+        ("Then set", {"fields": ("set_category", "set_ticket_type", "set_impact", "set_urgency", "set_skills")}),
     )
 
 

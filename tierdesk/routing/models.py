@@ -10,7 +10,7 @@ from django.db import models
 
 from tierdesk.accounts.choices import TrainingRegime
 from tierdesk.core.models import TenantModel
-from tierdesk.tickets.choices import Channel, Level
+from tierdesk.tickets.choices import Channel, Level, TicketType
 
 
 class ClassificationRule(TenantModel):
@@ -36,6 +36,9 @@ class ClassificationRule(TenantModel):
     site = models.ForeignKey("tenancy.Site", on_delete=models.CASCADE, null=True, blank=True, related_name="+")
     channel = models.CharField(max_length=16, choices=Channel.choices, blank=True)
     # Effects (empty = leave as it is)
+    set_ticket_type = models.CharField(
+        max_length=32, choices=TicketType.choices, blank=True, help_text="Only for tickets opened without a type."
+    )
     set_category = models.ForeignKey(
         "tickets.Category", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )

@@ -41,7 +41,7 @@ from tierdesk.sla.models import BusinessCalendar, EscalationRequest
 from tierdesk.tenancy.models import Organisation
 from tierdesk.tickets import assignment, workflow
 from tierdesk.tickets import services as tickets
-from tierdesk.tickets.choices import Level, TicketStatus
+from tierdesk.tickets.choices import Level, TicketStatus, TicketType
 from tierdesk.tickets.models import Category, Ticket
 from tierdesk.tickets.services import TicketChanges
 
@@ -100,6 +100,12 @@ def decide(ticket: Ticket, rules: list[ClassificationRule]) -> Classification:
             if value is not None and name not in result.changes:
                 result.changes[name] = value
                 result.decided_by[name] = rule.name
+        if (
+            rule.set_ticket_type
+            and rule.set_ticket_type == ticket.ticket_type
+            and "ticket_type" not in result.decided_by
+        ):
+            result.decided_by["ticket_type"] = rule.name  # applied when the ticket was numbered
         skills = [s.pk for s in rule.set_skills.all()]
         if skills and not result.skills:
             result.skills = skills
@@ -111,6 +117,16 @@ def decide(ticket: Ticket, rules: list[ClassificationRule]) -> Classification:
         result.changes[name] = value
         result.decided_by[name] = f"classifier {suggestion.model if suggestion else ''}".strip()
     return result
+
+
+def ticket_type_for(ticket: Ticket) -> str | None:
+    """The type the first matching rule gives a new, not yet numbered ticket (None: no rule says)."""
+    provider_id = ticket.organisation.provider_id or ticket.organisation_id
+    rules = ClassificationRule.objects.filter(organisation_id=provider_id, is_active=True).exclude(set_ticket_type="")
+    for rule in rules:
+        if _matches(rule, ticket):
+            return rule.set_ticket_type
+    return None
 
 
 def classify(ticket: Ticket) -> Classification:
@@ -568,6 +584,7 @@ def create_classification_rule(
     client: Organisation | None = None,
     channel: str = "",
     set_category: Category | None = None,
+    set_ticket_type: str = "",
     set_impact: str = "",
     set_urgency: str = "",
     set_skills: Iterable[Skill] = (),
@@ -578,6 +595,8 @@ def create_classification_rule(
             re.compile(pattern)
         except re.error as exc:
             raise DomainError(f"Not a valid regular expression: {exc}") from exc
+    if set_ticket_type and set_ticket_type not in TicketType.values:
+        raise DomainError(f"Unknown ticket type {set_ticket_type!r}.")
     for level in (set_impact, set_urgency):
         if level and level not in Level.values:
             raise DomainError("Impact and urgency must each be high, medium or low.")
@@ -592,6 +611,7 @@ def create_classification_rule(
         client_organisation=client,
         channel=channel,
         set_category=set_category,
+        set_ticket_type=set_ticket_type,
         set_impact=set_impact,
         set_urgency=set_urgency,
         stop=stop,

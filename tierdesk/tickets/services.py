@@ -25,7 +25,7 @@ from tierdesk.core.errors import DomainError, NotFound, PayloadTooLarge, Permiss
 from tierdesk.core.models import check_lengths
 from tierdesk.core.unset import UNSET, Changes
 from tierdesk.tenancy.models import Site
-from tierdesk.tickets import assignment, workflow
+from tierdesk.tickets import assignment, classification, workflow
 from tierdesk.tickets.choices import (
     NUMBER_PREFIX,
     Channel,
@@ -296,7 +296,7 @@ def open_ticket(
     requester: Requester,
     title: str,
     description: str = "",
-    ticket_type: str = TicketType.INCIDENT,
+    ticket_type: str | None = None,
     channel: str = Channel.PORTAL,
     category: Category | None = None,
     impact: str = Level.MEDIUM,
@@ -316,7 +316,7 @@ def open_ticket(
             raise PermissionDenied("Requesters cannot choose a group, an assignee or a parent ticket.")
     if not requester.is_active:
         raise DomainError(f"Requester {requester} is deactivated.")
-    if ticket_type not in TicketType.values:
+    if ticket_type is not None and ticket_type not in TicketType.values:
         raise DomainError(f"Unknown ticket type {ticket_type!r}.")
     if channel not in Channel.values:
         raise DomainError(f"Unknown channel {channel!r}.")
@@ -326,7 +326,7 @@ def open_ticket(
 
     ticket = Ticket(
         organisation_id=requester.organisation_id,
-        ticket_type=ticket_type,
+        ticket_type=ticket_type or TicketType.INCIDENT,
         title=title,
         description=description,
         requester=requester,
@@ -356,7 +356,9 @@ def open_ticket(
     check_lengths(ticket)
     if assignee is not None:
         _check_assignable(ticket, assignee)
-    ticket.number = _next_number(ticket_type)
+    if ticket_type is None:  # not chosen by the person opening it: the classification rules may
+        ticket.ticket_type = classification.ticket_type_for(ticket) or TicketType.INCIDENT
+    ticket.number = _next_number(ticket.ticket_type)
     ticket.created_at = ticket.updated_at = clock.now()
     ticket.save(force_insert=True)
     _timeline(

@@ -316,3 +316,24 @@ def test_a_ticket_raised_to_p1_tells_the_supervisors_once(world: World) -> None:
     assert list(Notification.objects.filter(ticket=ticket).values_list("recipient__email", flat=True)) == [
         "sup@northwind.test"
     ]
+
+
+def test_rules_decide_the_type_before_the_ticket_is_numbered(world: World) -> None:
+    routing.create_classification_rule(
+        actor=SYSTEM,
+        provider=world.provider,
+        name="Requests",
+        keywords="please install, new laptop, access to",
+        set_ticket_type="service_request",
+    )
+    asked = tickets.open_ticket(actor=SYSTEM, requester=world.requester, title="Please install Visio")
+    assert asked.number.startswith("REQ") and asked.ticket_type == "service_request"
+    assert asked.timeline.get(event="classified").data["decided_by"] == {"ticket_type": "Requests"}
+    chosen = tickets.open_ticket(
+        actor=SYSTEM, requester=world.requester, title="Please install Visio", ticket_type="incident"
+    )
+    assert chosen.number.startswith("INC")  # a type chosen by the person opening it stands
+    broken = tickets.open_ticket(actor=SYSTEM, requester=world.requester, title="Outlook crashes")
+    assert broken.number.startswith("INC")
+    with pytest.raises(DomainError, match="Unknown ticket type"):
+        routing.create_classification_rule(actor=SYSTEM, provider=world.provider, name="x", set_ticket_type="chore")

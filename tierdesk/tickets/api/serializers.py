@@ -114,7 +114,11 @@ class TicketCreateInput(StrictInputSerializer):
     )
     title = serializers.CharField(max_length=250)
     description = serializers.CharField(required=False, allow_blank=True, default="", max_length=100_000)
-    ticket_type = serializers.ChoiceField(choices=TicketType.choices, default=TicketType.INCIDENT)
+    ticket_type = serializers.ChoiceField(
+        choices=TicketType.choices,
+        required=False,
+        help_text="Leave out to let the desk's classification rules decide (else: incident).",
+    )
     channel = serializers.ChoiceField(choices=Channel.choices, default=Channel.API)
     category = ScopedPrimaryKeyField(
         model=Category, scoped=lambda a: Category.objects.active(), required=False, allow_null=True
