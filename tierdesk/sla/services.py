@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.db import IntegrityError, models, transaction
 
-from tierdesk.accounts.choices import Role
+from tierdesk.accounts.choices import Availability, Role
 from tierdesk.accounts.models import GroupMembership, User
 from tierdesk.audit.services import record_event
 from tierdesk.core import clock
@@ -388,7 +388,11 @@ def _recipients(kind: str, ticket: Ticket) -> set[int]:
         leads = GroupMembership.objects.filter(group_id=ticket.support_group_id, is_lead=True, agent__is_active=True)
         return set(leads.values_list("agent_id", flat=True))
     supervisors = User.objects.agents_of(ticket.organisation.provider_id or ticket.organisation_id)
-    return set(supervisors.filter(role=Role.SUPERVISOR).values_list("pk", flat=True))
+    # The supervisors on duty: not those marked away or off (shift calendars are routing's to read).
+    on_duty = supervisors.filter(role=Role.SUPERVISOR).exclude(
+        agent_profile__availability__in=[Availability.AWAY, Availability.OFF]
+    )
+    return set(on_duty.values_list("pk", flat=True))
 
 
 def request_escalation(*, ticket: Ticket, clock_row: SlaClock | None, reason: str) -> EscalationRequest | None:

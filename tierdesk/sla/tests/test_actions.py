@@ -142,3 +142,23 @@ def test_bad_actions_are_refused(world: World) -> None:
     )
     with pytest.raises(DomainError, match="another provider"):
         sla.add_action(actor=SYSTEM, target=resolution, trigger="breach", action="reassign", reassign_to=rival)
+
+
+@pytest.mark.usefixtures("tasks_in_process")
+def test_breaches_reach_only_the_supervisors_on_duty(
+    world: World, assigned: Ticket, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    away = accounts.create_agent(
+        actor=SYSTEM,
+        provider=world.provider,
+        email="away@northwind.test",
+        full_name="Away Sup",
+        password=None,
+        role="supervisor",
+    )
+    accounts.set_agent_routing(actor=SYSTEM, agent=away, availability="away")
+    policy = desk_policy(world)
+    sla.add_action(actor=SYSTEM, target=target(policy, "first_response"), trigger="breach", action="notify_supervisor")
+    sla.recompute_clocks(assigned.pk, now=at(9, 5))
+    sweep_at(at(10, 1), django_capture_on_commit_callbacks)
+    assert list(Notification.objects.values_list("recipient__email", flat=True)) == ["sup@northwind.test"]
