@@ -204,10 +204,7 @@ class EngineeringForm(VersionedForm):
 
     def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        provider_id = scope_for(actor).provider_id
-        self.fields["tracker"].queryset = EngineeringTracker.objects.filter(  # type: ignore[attr-defined]
-            organisation_id=provider_id or 0, is_active=True
-        ).order_by("name")
+        self.fields["tracker"].queryset = EngineeringTracker.objects.visible_to(actor).order_by("name")  # type: ignore[attr-defined]
 
 
 class AssigneeForm(VersionedForm):

@@ -488,9 +488,9 @@ def change_assignee(request: HttpRequest, number: str) -> HttpResponse:
 def escalate(request: HttpRequest, number: str) -> HttpResponse:
     def perform(actor: Actor, ticket: Ticket) -> object:
         data = _valid(EscalateForm(request.POST, ticket=ticket))
-        if data["version"] != ticket.version:
-            raise StaleVersion("The ticket changed meanwhile.", ticket.version)
-        return routing.escalate(actor=actor, ticket=ticket, to_tier=data["to_tier"], note=data["note"])
+        return routing.escalate(
+            actor=actor, ticket=ticket, to_tier=data["to_tier"], note=data["note"], expected_version=data["version"]
+        )
 
     return _change(request, number, perform)
 
@@ -500,9 +500,13 @@ def escalate(request: HttpRequest, number: str) -> HttpResponse:
 def send_to_vendor(request: HttpRequest, number: str) -> HttpResponse:
     def perform(actor: Actor, ticket: Ticket) -> object:
         data = _valid(VendorForm(request.POST, actor=actor, ticket=ticket))
-        if data["version"] != ticket.version:
-            raise StaleVersion("The ticket changed meanwhile.", ticket.version)
-        return routing.escalate_to_vendor(actor=actor, ticket=ticket, vendor=data["vendor"], message=data["message"])
+        return routing.escalate_to_vendor(
+            actor=actor,
+            ticket=ticket,
+            vendor=data["vendor"],
+            message=data["message"],
+            expected_version=data["version"],
+        )
 
     return _change(request, number, perform)
 
@@ -512,14 +516,13 @@ def send_to_vendor(request: HttpRequest, number: str) -> HttpResponse:
 def send_to_engineering(request: HttpRequest, number: str) -> HttpResponse:
     def perform(actor: Actor, ticket: Ticket) -> object:
         data = _valid(EngineeringForm(request.POST, actor=actor))
-        if data["version"] != ticket.version:
-            raise StaleVersion("The ticket changed meanwhile.", ticket.version)
         return routing.send_to_engineering(
             actor=actor,
             ticket=ticket,
             tracker=data["tracker"],
             reproduction_steps=data["reproduction_steps"],
             environment=data["environment"],
+            expected_version=data["version"],
         )
 
     return _change(request, number, perform)

@@ -9,6 +9,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 
 from tierdesk.accounts.choices import TrainingRegime
+from tierdesk.accounts.scope import scope_for
+from tierdesk.core.actor import Actor
 from tierdesk.core.models import TenantModel
 from tierdesk.tickets.choices import Channel, Level, TicketType
 
@@ -140,6 +142,15 @@ class VendorEscalation(TenantModel):
         return f"{self.ticket_id} -> {self.vendor}"
 
 
+class EngineeringTrackerQuerySet(models.QuerySet["EngineeringTracker"]):
+    def visible_to(self, actor: Actor) -> EngineeringTrackerQuerySet:
+        """The active trackers of the agent's own provider; nobody else sends to them."""
+        scope = scope_for(actor)
+        if not scope.is_agent_side or scope.provider_id is None:
+            return self.none()
+        return self.filter(organisation_id=scope.provider_id, is_active=True)
+
+
 class EngineeringTracker(TenantModel):
     """Where code defects go: GitHub Issues, Jira, or any endpoint that takes a signed webhook."""
 
@@ -157,6 +168,8 @@ class EngineeringTracker(TenantModel):
     outbound_secret = models.CharField(max_length=200, blank=True, help_text="Generic webhook: signs what we send.")
     inbound_secret = models.CharField(max_length=200, help_text="Signs what the tracker sends back to us.")
     is_active = models.BooleanField(default=True)
+
+    objects = EngineeringTrackerQuerySet.as_manager()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="tracker_unique_name")]

@@ -22,7 +22,7 @@ from tierdesk.accounts.scope import scope_for
 from tierdesk.audit.services import record_event
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
-from tierdesk.core.errors import DomainError, IllegalTransition, NotFound, PermissionDenied
+from tierdesk.core.errors import DomainError, IllegalTransition, NotFound, PermissionDenied, StaleVersion
 from tierdesk.routing import classifiers, eligibility
 from tierdesk.routing.eligibility import LOAD_WEIGHT, on_shift
 from tierdesk.routing.events import announce_alert, engineering_handoff, vendor_handoff
@@ -196,8 +196,10 @@ def entry_group(ticket: Ticket, tier: int | None = None) -> SupportGroup | None:
     return best[2] if best is not None else None
 
 
-def _serving_group(ticket: Ticket, tier: int) -> SupportGroup | None:
-    group = entry_group(ticket, tier)
+def _serving_group(ticket: Ticket, tier: int, named: SupportGroup | None = None) -> SupportGroup | None:
+    """The routing table's group at that tier (`named` when the caller already looked it up),
+    if it serves the client; else any active group at that tier that does."""
+    group = named or entry_group(ticket, tier)
     if group is not None and (
         group.organisation_id == ticket.organisation_id or group.serves.filter(pk=ticket.organisation_id).exists()
     ):
@@ -368,7 +370,7 @@ def route_new_ticket(ticket_id: int) -> None:
             # Only a configured routing table places tickets; without an entry the ticket stays
             # in the unassigned queue for the desk to dispatch, as before routing existed.
             entry = entry_group(ticket)
-            group = _serving_group(ticket, entry.tier) if entry is not None else None
+            group = _serving_group(ticket, entry.tier, named=entry) if entry is not None else None
             if group is not None:
                 tickets.assign(actor=ROUTING, ticket=ticket, assignee=None, support_group=group)
         ticket = Ticket.objects.select_related("organisation").get(pk=ticket_id)
@@ -401,17 +403,46 @@ def alert_supervisors_on_duty(ticket: Ticket, *, why: str) -> list[int]:
 # --- escalation -----------------------------------------------------------------------------------
 
 
+def _ticket_to_move(actor: Actor, ticket: Ticket, expected_version: int | None, what: str) -> Ticket:
+    """The ticket an agent moves (tier, vendor, engineering): agents only, inside their scope,
+    re-read under a row lock and, when the caller says which version they saw, at that version."""
+    if actor.user is not None and not scope_for(actor).is_agent_side:
+        raise PermissionDenied(f"Only agents may {what}.")
+    visible = Ticket.objects.visible_to(actor) if actor.user is not None else Ticket.objects.all()
+    found = (
+        visible.select_related("organisation", "category", "support_group")
+        .select_for_update(of=("self",))
+        .filter(pk=ticket.pk)
+        .first()
+    )
+    if found is None:
+        raise NotFound("No such ticket, or you may not see it.")
+    if expected_version is not None and found.version != expected_version:
+        raise StaleVersion(
+            f"Ticket {found.number} was changed by someone else (version {found.version}, "
+            f"you had {expected_version}); reload it and try again.",
+            found.version,
+        )
+    return found
+
+
 @transaction.atomic
-def escalate(*, actor: Actor, ticket: Ticket, to_tier: int, note: str, group: SupportGroup | None = None) -> Ticket:
+def escalate(
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    to_tier: int,
+    note: str,
+    group: SupportGroup | None = None,
+    expected_version: int | None = None,
+) -> Ticket:
     """Move a ticket up (escalate) or down (de-escalate) a tier, with the reason on the timeline.
 
     An agent must say what was tried (escalating) or why it goes back (de-escalating). The
     target group is the routing table's for that tier, else a group at that tier serving the
     client; the ticket leaves its assignee and is assigned in the new group by its strategy.
     """
-    if actor.user is not None and not scope_for(actor).is_agent_side:
-        raise PermissionDenied("Only agents may escalate tickets.")
-    ticket = Ticket.objects.select_related("organisation", "category", "support_group").get(pk=ticket.pk)
+    ticket = _ticket_to_move(actor, ticket, expected_version, "escalate tickets")
     if to_tier not in (1, 2, 3, 4):
         raise DomainError("Tier must be 1, 2, 3 or 4.")
     if to_tier == ticket.tier:
@@ -483,12 +514,11 @@ def escalate_to_vendor(
     message: str,
     contact: VendorContact | None = None,
     vendor_reference: str = "",
+    expected_version: int | None = None,
 ) -> VendorEscalation:
     """Hand a ticket to a vendor: pending vendor (their clock runs), at the vendor's tier, and a
     threaded e-mail to the vendor's contact, queued in this transaction through the outbox."""
-    if actor.user is not None and not scope_for(actor).is_agent_side:
-        raise PermissionDenied("Only agents may escalate to a vendor.")
-    ticket = Ticket.objects.select_related("organisation", "support_group").get(pk=ticket.pk)
+    ticket = _ticket_to_move(actor, ticket, expected_version, "escalate to a vendor")
     if not vendor.is_vendor or not vendor.is_active:
         raise DomainError(f"{vendor.name} is not an active vendor.")
     if vendor.organisation_id != _provider_id(ticket) or not vendor.serves.filter(pk=ticket.organisation_id).exists():
@@ -706,20 +736,20 @@ def _save_link(link: EngineeringLink, fields: list[str]) -> None:
 
 @transaction.atomic
 def send_to_engineering(
-    *, actor: Actor, ticket: Ticket, tracker: EngineeringTracker, reproduction_steps: str, environment: str = ""
+    *,
+    actor: Actor,
+    ticket: Ticket,
+    tracker: EngineeringTracker,
+    reproduction_steps: str,
+    environment: str = "",
+    expected_version: int | None = None,
 ) -> EngineeringLink:
     """Hand a code defect to engineering: an issue in the provider's tracker, the ticket pending engineering.
 
     The reproduction steps become an internal note and the body of the issue; the issue itself is
     opened after commit by the outbox, with retries, and recorded by `record_engineering_issue`.
     """
-    if actor.user is not None and not scope_for(actor).is_agent_side:
-        raise PermissionDenied("Only agents may send tickets to engineering.")
-    visible = Ticket.objects.visible_to(actor) if actor.user is not None else Ticket.objects.all()
-    found = visible.select_related("organisation").filter(pk=ticket.pk).first()
-    if found is None:
-        raise NotFound("No such ticket, or you may not see it.")
-    ticket = found
+    ticket = _ticket_to_move(actor, ticket, expected_version, "send tickets to engineering")
     tracker = EngineeringTracker.objects.filter(pk=tracker.pk).first() or tracker
     if tracker.organisation_id != _provider_id(ticket) or not tracker.is_active:
         raise DomainError(f"{tracker.name} is not an active tracker of the desk serving {ticket.organisation.name}.")

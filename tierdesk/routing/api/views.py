@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.db.models import QuerySet
@@ -12,10 +13,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from tierdesk.accounts.models import SupportGroup
-from tierdesk.accounts.scope import scope_for
 from tierdesk.core.actor import Actor
 from tierdesk.core.api import PROBLEM, ScopedPrimaryKeyField, ScopedViewSet, StrictInputSerializer
-from tierdesk.core.errors import StaleVersion
 from tierdesk.routing import services
 from tierdesk.routing.models import EngineeringTracker
 from tierdesk.tickets.access import access_ticket
@@ -41,15 +40,12 @@ class VendorEscalationInput(StrictInputSerializer):
     version = serializers.IntegerField(required=False, min_value=1, help_text="Or send If-Match.")
 
 
-def _trackers(actor: Actor) -> QuerySet[EngineeringTracker]:
-    scope = scope_for(actor)
-    if not scope.is_agent_side or scope.provider_id is None:
-        return EngineeringTracker.objects.none()
-    return EngineeringTracker.objects.filter(organisation_id=scope.provider_id, is_active=True)
-
-
 class EngineeringInput(StrictInputSerializer):
-    tracker = ScopedPrimaryKeyField(model=EngineeringTracker, scoped=_trackers, help_text="An active tracker.")
+    tracker = ScopedPrimaryKeyField(
+        model=EngineeringTracker,
+        scoped=lambda a: EngineeringTracker.objects.visible_to(a),
+        help_text="An active tracker.",
+    )
     reproduction_steps = serializers.CharField(max_length=20_000)
     environment = serializers.CharField(max_length=5_000, required=False, default="", allow_blank=True)
     version = serializers.IntegerField(required=False, min_value=1, help_text="Or send If-Match.")
@@ -73,15 +69,14 @@ class TicketEscalationViewSet(ScopedViewSet):
     )
     @action(detail=True, methods=["post"])
     def escalate(self, request: Request, number: str) -> Response:
-        ticket = access_ticket(self.actor, number=number)
-        data = EscalateInput(data=request.data)
-        data.is_valid(raise_exception=True)
-        self._check_version(request, ticket, data.validated_data.get("version"))
-        services.escalate(
-            actor=self.actor, ticket=ticket, to_tier=data.validated_data["to_tier"], note=data.validated_data["note"]
+        return self._move(
+            request,
+            number,
+            EscalateInput,
+            lambda ticket, data, version: services.escalate(
+                actor=self.actor, ticket=ticket, to_tier=data["to_tier"], note=data["note"], expected_version=version
+            ),
         )
-        ticket = access_ticket(self.actor, pk=ticket.pk)
-        return _with_etag(Response(TicketSerializer(ticket).data), ticket)
 
     @extend_schema(
         summary="Hand the ticket to a vendor (pending vendor; the vendor is e-mailed through the outbox)",
@@ -91,27 +86,19 @@ class TicketEscalationViewSet(ScopedViewSet):
     )
     @action(detail=True, methods=["post"], url_path="vendor-escalation")
     def vendor_escalation(self, request: Request, number: str) -> Response:
-        ticket = access_ticket(self.actor, number=number)
-        data = VendorEscalationInput(data=request.data, context={"actor": self.actor})
-        data.is_valid(raise_exception=True)
-        self._check_version(request, ticket, data.validated_data.get("version"))
-        services.escalate_to_vendor(
-            actor=self.actor,
-            ticket=ticket,
-            vendor=data.validated_data["vendor"],
-            message=data.validated_data["message"],
-            vendor_reference=data.validated_data["vendor_reference"],
+        return self._move(
+            request,
+            number,
+            VendorEscalationInput,
+            lambda ticket, data, version: services.escalate_to_vendor(
+                actor=self.actor,
+                ticket=ticket,
+                vendor=data["vendor"],
+                message=data["message"],
+                vendor_reference=data["vendor_reference"],
+                expected_version=version,
+            ),
         )
-        ticket = access_ticket(self.actor, pk=ticket.pk)
-        return _with_etag(Response(TicketSerializer(ticket).data), ticket)
-
-    def _check_version(self, request: Request, ticket: Ticket, body_version: int | None) -> None:
-        version = expected_version(request, body_version)
-        if version != ticket.version:
-            raise StaleVersion(
-                f"Ticket {ticket.number} was changed by someone else (version {ticket.version}, you had {version}).",
-                ticket.version,
-            )
 
     @extend_schema(
         summary="Send the ticket to engineering (an issue in the tracker; pending engineering)",
@@ -121,16 +108,31 @@ class TicketEscalationViewSet(ScopedViewSet):
     )
     @action(detail=True, methods=["post"], url_path="engineering")
     def engineering(self, request: Request, number: str) -> Response:
-        ticket = access_ticket(self.actor, number=number)
-        data = EngineeringInput(data=request.data, context={"actor": self.actor})
-        data.is_valid(raise_exception=True)
-        self._check_version(request, ticket, data.validated_data.get("version"))
-        services.send_to_engineering(
-            actor=self.actor,
-            ticket=ticket,
-            tracker=data.validated_data["tracker"],
-            reproduction_steps=data.validated_data["reproduction_steps"],
-            environment=data.validated_data["environment"],
+        return self._move(
+            request,
+            number,
+            EngineeringInput,
+            lambda ticket, data, version: services.send_to_engineering(
+                actor=self.actor,
+                ticket=ticket,
+                tracker=data["tracker"],
+                reproduction_steps=data["reproduction_steps"],
+                environment=data["environment"],
+                expected_version=version,
+            ),
         )
+
+    def _move(
+        self,
+        request: Request,
+        number: str,
+        input_class: type[StrictInputSerializer],
+        perform: Callable[[Ticket, dict[str, Any], int], object],
+    ) -> Response:
+        """Load, validate, require the version the caller saw (If-Match or body), move, answer the ticket."""
+        ticket = access_ticket(self.actor, number=number)
+        data = input_class(data=request.data, context={"actor": self.actor})
+        data.is_valid(raise_exception=True)
+        perform(ticket, data.validated_data, expected_version(request, data.validated_data.get("version")))
         ticket = access_ticket(self.actor, pk=ticket.pk)
         return _with_etag(Response(TicketSerializer(ticket).data), ticket)
