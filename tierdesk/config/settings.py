@@ -303,3 +303,9 @@ LOGGING = {
         "celery.app.trace": {"level": "WARNING"},
     },
 }
+
+# --- The e-mail channel (intake/email, notifications/requester_mail) ---------------------
+# A Fernet key for credentials at rest (IMAP passwords); derived from SECRET_KEY when unset.
+TIERDESK_CREDENTIALS_KEY = env.get("TIERDESK_CREDENTIALS_KEY", "")
+# Messages bigger than this are quarantined unread (the raw bytes are still kept).
+TIERDESK_EMAIL_MAX_BYTES = int(env.get("TIERDESK_EMAIL_MAX_BYTES", str(40 * 1024 * 1024)))

@@ -16,6 +16,7 @@ class Actor:
     user: User | None
     ip: str | None = None
     via: str = "web"  # web, api, email, monitoring, system, command
+    name: str = ""  # who, when there is no login: e.g. the sender of an e-mail ("Anna <anna@client.example>")
 
     @classmethod
     def system(cls, via: str = "system") -> Actor:
@@ -32,7 +33,9 @@ class Actor:
 
     @property
     def label(self) -> str:
-        return self.user.email if self.user is not None else self.via
+        if self.user is not None:
+            return self.user.email
+        return self.name or self.via
 
 
 def client_ip(request: HttpRequest) -> str | None:

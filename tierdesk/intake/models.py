@@ -1,4 +1,4 @@
-"""What intake remembers of the messages that reached it: for now, the tracker webhooks acted on."""
+"""What intake remembers of what reached it: tracker webhooks acted on, mailboxes and every e-mail received."""
 
 from __future__ import annotations
 
@@ -27,3 +27,123 @@ class WebhookDelivery(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.tracker_id}: {self.delivery_id}"
+
+
+class Mailbox(TenantModel):
+    """An address the desk receives mail at, owned by the provider or by one client organisation.
+
+    IMAP mailboxes are polled; direct ones receive from a mail server over SMTP/LMTP or through
+    `tierdesk intake email`. The IMAP password is stored encrypted (core.secrets).
+    """
+
+    class Kind(models.TextChoices):
+        IMAP = "imap", "IMAP (polled)"
+        DIRECT = "direct", "Direct delivery (SMTP/LMTP listener or pipe)"
+
+    class Security(models.TextChoices):
+        SSL = "ssl", "SSL/TLS"
+        STARTTLS = "starttls", "STARTTLS"
+        NONE = "none", "None (loopback only)"
+
+    class AfterProcessing(models.TextChoices):
+        FLAG = "flag", "Mark it seen and flag it as processed"
+        MOVE = "move", "Move it to the processed folder"
+
+    class ForeignReplyPolicy(models.TextChoices):
+        QUARANTINE = "quarantine", "Quarantine it for an admin"
+        NEW_TICKET = "new_ticket", "Open a new ticket for the sender"
+        INTERNAL_NOTE = "internal_note", "Append it as an internal note"
+
+    name = models.CharField(max_length=120)
+    address = models.EmailField(max_length=254, unique=True, help_text="The address mail is sent to.")
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.DIRECT)
+    default_organisation = models.ForeignKey(
+        "tenancy.Organisation",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Client a sender nobody knows belongs to (by address or domain). Empty: such mail is quarantined.",
+    )
+    foreign_reply_policy = models.CharField(
+        max_length=16,
+        choices=ForeignReplyPolicy.choices,
+        default=ForeignReplyPolicy.QUARANTINE,
+        help_text="What to do with a reply to a ticket from an address that takes no part in it (possible spoofing).",
+    )
+    imap_host = models.CharField(max_length=200, blank=True)
+    imap_port = models.PositiveIntegerField(default=993)
+    imap_security = models.CharField(max_length=8, choices=Security.choices, default=Security.SSL)
+    imap_username = models.CharField(max_length=200, blank=True)
+    imap_password_encrypted = models.TextField(blank=True, editable=False)
+    imap_folder = models.CharField(max_length=200, default="INBOX")
+    after_processing = models.CharField(max_length=8, choices=AfterProcessing.choices, default=AfterProcessing.FLAG)
+    processed_folder = models.CharField(max_length=200, default="Tierdesk/Processed")
+    is_active = models.BooleanField(default=True)
+    last_polled_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    poll_lease_until = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="Held by the worker polling it now."
+    )
+
+    class Meta:
+        verbose_name_plural = "mailboxes"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.address}>"
+
+
+class InboundEmailQuerySet(models.QuerySet["InboundEmail"]):
+    def quarantined(self) -> InboundEmailQuerySet:
+        return self.filter(outcome=InboundEmail.Outcome.QUARANTINED)
+
+
+class InboundEmail(TenantModel):
+    """Every message that reached a mailbox, once, with what became of it and its raw bytes.
+
+    The row is written in the transaction that acts on the message, keyed by its Message-ID (or the
+    hash of its bytes when it has none), unique per provider: a message fetched or delivered twice
+    finds its row and changes nothing.
+    """
+
+    class Outcome(models.TextChoices):
+        TICKET_OPENED = "ticket_opened", "Opened a ticket"
+        APPENDED = "appended", "Added to a ticket"
+        QUARANTINED = "quarantined", "Quarantined"
+        IGNORED = "ignored", "Ignored"
+
+    class Source(models.TextChoices):
+        IMAP = "imap", "IMAP"
+        SMTP = "smtp", "SMTP"
+        LMTP = "lmtp", "LMTP"
+        PIPE = "pipe", "Pipe"
+
+    provider = models.ForeignKey("tenancy.Organisation", on_delete=models.PROTECT, related_name="+")
+    mailbox = models.ForeignKey(Mailbox, on_delete=models.PROTECT, related_name="messages")
+    source = models.CharField(max_length=8, choices=Source.choices)
+    dedup_key = models.CharField(max_length=300, help_text="Message-ID, or sha256: of the bytes when it has none.")
+    message_id = models.CharField(max_length=300, blank=True)
+    sha256 = models.CharField(max_length=64)
+    from_address = models.CharField(max_length=254, blank=True)
+    subject = models.CharField(max_length=250, blank=True)
+    received_at = models.DateTimeField(default=clock.now)
+    size = models.PositiveIntegerField()
+    raw = models.BinaryField(help_text="The message as it arrived, byte for byte.")
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    reason = models.TextField(blank=True, help_text="Why it was quarantined or ignored, or how it was threaded.")
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    replays = models.PositiveSmallIntegerField(default=0)
+
+    objects = InboundEmailQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-received_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["provider", "dedup_key"], name="inbound_email_once")]
+        indexes = [
+            models.Index(fields=["provider", "message_id"], name="inbound_email_message_id"),
+            models.Index(fields=["organisation", "outcome", "-received_at"], name="inbound_email_outcome"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()}: {self.subject or self.dedup_key}"

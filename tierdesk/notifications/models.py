@@ -73,10 +73,13 @@ class OutboxMessage(TenantModel):
     # E-mail
     from_address = models.CharField(max_length=250, blank=True)
     to_addresses = models.TextField(blank=True, help_text="One address per line.")
+    cc_addresses = models.TextField(blank=True, help_text="One address per line.")
     subject = models.CharField(max_length=250, blank=True)
     body_text = models.TextField(blank=True)
+    body_html = models.TextField(blank=True, help_text="The HTML alternative, when there is one.")
     message_id = models.CharField(max_length=250, blank=True)
     in_reply_to = models.CharField(max_length=250, blank=True)
+    references = models.TextField(blank=True, help_text="Message-IDs of the thread, space separated.")
     # HTTP
     method = models.CharField(max_length=8, blank=True)
     url = models.URLField(max_length=500, blank=True)
@@ -89,7 +92,56 @@ class OutboxMessage(TenantModel):
 
     class Meta:
         ordering = ["next_attempt_at"]
-        indexes = [models.Index(fields=["state", "next_attempt_at"], name="outbox_due")]
+        indexes = [
+            models.Index(fields=["state", "next_attempt_at"], name="outbox_due"),
+            # Threading: a reply's In-Reply-To / References are looked up here.
+            models.Index(fields=["message_id"], name="outbox_message_id"),
+            # The acknowledgement rate limit counts the last hour's acknowledgements.
+            models.Index(fields=["purpose", "created_at"], name="outbox_purpose_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind} {self.purpose} ({self.state})"
+
+
+class EmailTemplate(TenantModel):
+    """An admin's wording of one kind of mail to requesters, per provider; the built-in text applies
+    where there is none. Django template syntax; the HTML part is auto-escaped."""
+
+    class Kind(models.TextChoices):
+        ACKNOWLEDGEMENT = "acknowledgement", "Acknowledgement of a new ticket"
+        AGENT_REPLY = "agent_reply", "An agent's public reply"
+        STATUS_CHANGED = "status_changed", "Status change"
+        RESOLVED = "resolved", "Resolution, with the satisfaction link"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    subject = models.CharField(max_length=250)
+    body_text = models.TextField()
+    body_html = models.TextField(blank=True, help_text="Leave empty to send the text part alone.")
+    is_active = models.BooleanField(default=True, help_text="Untick to send no mail of this kind at all.")
+
+    class Meta:
+        ordering = ["organisation", "kind"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "kind"], name="email_template_unique")]
+
+    def __str__(self) -> str:
+        return self.get_kind_display()
+
+
+class BouncingAddress(TenantModel):
+    """An address whose mail bounced: flagged so the desk stops writing to it until an admin clears it.
+    Owned by the provider, whose mail it was."""
+
+    email = models.EmailField(max_length=254)
+    reason = models.TextField(blank=True, help_text="The delivery report's status and diagnostic.")
+    bounces = models.PositiveIntegerField(default=1)
+    last_bounced_at = models.DateTimeField()
+    cleared_at = models.DateTimeField(null=True, blank=True, help_text="Set when an admin lets mail go to it again.")
+
+    class Meta:
+        verbose_name_plural = "bouncing addresses"
+        ordering = ["-last_bounced_at"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "email"], name="bouncing_address_unique")]
+
+    def __str__(self) -> str:
+        return self.email

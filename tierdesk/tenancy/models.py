@@ -21,6 +21,11 @@ class Organisation(TimestampedModel):
     kind = models.CharField(max_length=16, choices=OrganisationKind.choices, default=OrganisationKind.CLIENT)
     provider = models.ForeignKey("self", on_delete=models.PROTECT, related_name="clients", null=True, blank=True)
     email_domain = models.CharField(max_length=200, blank=True)
+    support_email = models.EmailField(
+        blank=True,
+        help_text="The desk's address for this organisation: its mail is sent from here and replies come back here "
+        "(a client without one uses its provider's).",
+    )
     timezone = models.CharField(max_length=64, default="UTC")
     has_regulated_systems = models.BooleanField(
         default=False, help_text="Holds regulated data (e.g. HIPAA clinical systems)."

@@ -260,3 +260,19 @@ class SavedView(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class TicketParticipant(TenantModel):
+    """Someone besides the requester who takes part by e-mail (copied on the first mail, or added by an
+    agent). Participants receive the ticket's public mail in Cc, and their replies thread onto it."""
+
+    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="participants")
+    email = models.EmailField(max_length=254)
+    name = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.UniqueConstraint(fields=["ticket", "email"], name="participant_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.email} on ticket {self.ticket_id}"

@@ -168,7 +168,7 @@ def _timeline(
         kind=kind,
         is_public=is_public,
         author=actor.user,
-        author_label=str(actor.user) if actor.user else actor.via,
+        author_label=str(actor.user) if actor.user else actor.label,
         channel=channel or _channel_of(actor, ticket),
         body=body,
         event=event,
