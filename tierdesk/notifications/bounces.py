@@ -29,8 +29,9 @@ def bouncing(provider_id: int, addresses: Iterable[str]) -> set[str]:
     if not wanted:
         return set()
     return set(
-        BouncingAddress.objects.filter(organisation_id=provider_id, email__in=wanted, cleared_at__isnull=True)
-        .values_list("email", flat=True)
+        BouncingAddress.objects.filter(
+            organisation_id=provider_id, email__in=wanted, cleared_at__isnull=True
+        ).values_list("email", flat=True)
     )
 
 

@@ -113,6 +113,7 @@ class EmailTemplate(TenantModel):
         AGENT_REPLY = "agent_reply", "An agent's public reply"
         STATUS_CHANGED = "status_changed", "Status change"
         RESOLVED = "resolved", "Resolution, with the satisfaction link"
+        MAJOR_INCIDENT_UPDATE = "major_incident_update", "Update on a major incident the ticket is part of"
 
     kind = models.CharField(max_length=32, choices=Kind.choices)
     subject = models.CharField(max_length=250)

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
+from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 
 from tierdesk.core import clock
 from tierdesk.core.errors import DomainError
+from tierdesk.notifications.bounces import is_daemon
 from tierdesk.notifications.models import OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -60,12 +61,28 @@ def queue_email(
     in_reply_to: str = "",
     from_address: str = "",
     ticket_id: int | None = None,
-) -> OutboxMessage:
-    recipients = [address.strip() for address in to if address.strip()]
+    cc: Iterable[str] = (),
+    body_html: str = "",
+    references: Iterable[str] = (),
+    reply_to: str = "",
+) -> OutboxMessage | None:
+    """Queue an e-mail; None when every recipient was a mailer daemon (nothing is queued then)."""
+    recipients = _addresses(to)
     if not recipients:
         raise DomainError("An e-mail needs a recipient.")
+    copied = _addresses(cc)
     sender = from_address or settings.DEFAULT_FROM_EMAIL
-    _no_line_breaks(subject, message_id, in_reply_to, sender, *recipients)
+    thread = [reference.strip() for reference in references if reference.strip()]
+    _no_line_breaks(subject, message_id, in_reply_to, sender, reply_to, *recipients, *copied, *thread)
+    # A mailer daemon answers nothing, and writing to one is how mail loops start.
+    recipients = [address for address in recipients if not is_daemon(address)]
+    seen = {address.lower() for address in recipients}
+    copied = [address for address in copied if not is_daemon(address) and address.lower() not in seen]
+    if not recipients:
+        recipients, copied = copied[:1], copied[1:]  # the copied people still hear of it
+    if not recipients:
+        logger.info("outbox: %s %s not queued: no recipient left but mailer daemons", purpose, key)
+        return None
     message, _ = OutboxMessage.objects.get_or_create(
         key=key,
         defaults=dict(
@@ -76,14 +93,28 @@ def queue_email(
             next_attempt_at=clock.now(),
             from_address=sender,
             to_addresses="\n".join(recipients),
+            cc_addresses="\n".join(copied),
             subject=subject[:250],
             body_text=body,
+            body_html=body_html,
             message_id=message_id,
             in_reply_to=in_reply_to,
+            references=" ".join(thread),
+            headers={"Reply-To": reply_to} if reply_to else {},
         ),
     )
     _deliver_after_commit(message.pk)
     return message
+
+
+def _addresses(values: Iterable[str]) -> list[str]:
+    """Stripped, without blanks or repeats (compared case-insensitively), in their order."""
+    found: dict[str, str] = {}
+    for value in values:
+        address = value.strip()
+        if address and address.lower() not in found:
+            found[address.lower()] = address
+    return list(found.values())
 
 
 def queue_http(
@@ -191,18 +222,36 @@ class DeliveryRefused(Exception):
 
 
 def _send_email(message: OutboxMessage) -> None:
-    headers = {"Message-ID": message.message_id}
+    headers = {
+        "Message-ID": message.message_id,
+        # Answering machines (out-of-office, other desks) stay quiet, so no mail loop starts
+        # (RFC 3834; Exchange reads its own header, which leaves delivery reports alone).
+        "Auto-Submitted": "auto-replied",
+        "X-Auto-Response-Suppress": "OOF, AutoReply",
+        # Our own mail coming back (a forward, a misrouted copy) is recognised and ignored by intake.
+        "X-Tierdesk-Loop": settings.MESSAGE_ID_DOMAIN,
+    }
     if message.in_reply_to:
         headers["In-Reply-To"] = message.in_reply_to
-        headers["References"] = message.in_reply_to
-    email = EmailMessage(
+    if message.references or message.in_reply_to:
+        headers["References"] = message.references or message.in_reply_to
+    reply_to = str(message.headers.get("Reply-To", "")) if isinstance(message.headers, dict) else ""
+    try:  # checked again as it leaves: a row changed by other means must not smuggle in a header either
+        _no_line_breaks(message.subject, message.from_address, reply_to, *headers.values())
+    except DomainError as exc:
+        raise DeliveryRefused(exc.detail) from exc
+    email = EmailMultiAlternatives(
         subject=message.subject,
         body=message.body_text,
         from_email=message.from_address,
         to=message.to_addresses.splitlines(),
+        cc=message.cc_addresses.splitlines(),
+        reply_to=[reply_to] if reply_to else None,
         headers=headers,
         connection=get_connection(fail_silently=False),
     )
+    if message.body_html:
+        email.attach_alternative(message.body_html, "text/html")
     email.send()
 
 

@@ -69,8 +69,9 @@ def thread_message_id(ticket_number: str, part: str) -> str:
     return f"<{ticket_number}.{part}@{settings.MESSAGE_ID_DOMAIN}>"
 
 
-def queue_vendor_mail(escalation: VendorEscalation) -> OutboxMessage:
-    """The e-mail that hands a ticket to a vendor, queued in the caller's transaction."""
+def queue_vendor_mail(escalation: VendorEscalation) -> OutboxMessage | None:
+    """The e-mail that hands a ticket to a vendor, queued in the caller's transaction
+    (None when the vendor's contact is a mailer daemon: nothing is queued then)."""
     ticket = escalation.ticket
     body = "\n".join(
         [

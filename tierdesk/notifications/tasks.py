@@ -1,6 +1,6 @@
 from celery import shared_task
 
-from tierdesk.notifications import services
+from tierdesk.notifications import requester_mail, services
 
 
 @shared_task(name="tierdesk.notifications.notify_sla_alarm", ignore_result=True)
@@ -25,3 +25,18 @@ def deliver_outbox() -> None:
     from tierdesk.notifications import outbox
 
     outbox.deliver_due()
+
+
+@shared_task(name="tierdesk.notifications.acknowledge_ticket", ignore_result=True)
+def acknowledge_ticket(ticket_id: int) -> None:
+    requester_mail.acknowledge(ticket_id=ticket_id)
+
+
+@shared_task(name="tierdesk.notifications.mail_agent_reply", ignore_result=True)
+def mail_agent_reply(entry_id: int) -> None:
+    requester_mail.mail_agent_reply(entry_id=entry_id)
+
+
+@shared_task(name="tierdesk.notifications.mail_status_change", ignore_result=True)
+def mail_status_change(entry_id: int) -> None:
+    requester_mail.mail_status_change(entry_id=entry_id)

@@ -16,4 +16,6 @@ urlpatterns = [
     path("tickets/<str:number>/cancel/", views.cancel, name="cancel"),
     path("tickets/<str:number>/rate/", views.rate, name="rate"),
     path("tickets/<str:number>/files/<int:attachment_id>/", views.attachment_download, name="attachment"),
+    # From the resolution mail: no login, the signed link proves who rates.
+    path("satisfaction/<str:token>/", views.satisfaction_by_link, name="satisfaction"),
 ]

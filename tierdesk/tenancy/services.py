@@ -23,6 +23,7 @@ def create_organisation(
     kind: str = OrganisationKind.CLIENT,
     provider: Organisation | None = None,
     email_domain: str = "",
+    support_email: str = "",
     timezone: str = "UTC",
     has_regulated_systems: bool = False,
 ) -> Organisation:
@@ -34,6 +35,7 @@ def create_organisation(
         kind=kind,
         provider=provider,
         email_domain=email_domain,
+        support_email=support_email,
         timezone=timezone,
         has_regulated_systems=has_regulated_systems,
     )

@@ -39,6 +39,19 @@ def test_production_refuses_to_start_without_a_secret_key(tmp_path: Path) -> Non
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_production_refuses_to_start_without_the_address_for_links_in_mail(tmp_path: Path) -> None:
+    result = _manage(
+        "check",
+        TIERDESK_ENV="production",
+        SECRET_KEY=secrets.token_urlsafe(64),
+        ALLOWED_HOSTS="desk.example.com",
+        TIERDESK_BASE_URL="",
+        TIERDESK_VAR_DIR=str(tmp_path),
+    )
+    assert result.returncode != 0
+    assert "TIERDESK_BASE_URL must be set" in result.stderr
+
+
 def test_production_passes_check_deploy_without_warnings(tmp_path: Path) -> None:
     result = _manage(
         "check",
@@ -48,6 +61,7 @@ def test_production_passes_check_deploy_without_warnings(tmp_path: Path) -> None
         TIERDESK_ENV="production",
         SECRET_KEY=secrets.token_urlsafe(64),
         ALLOWED_HOSTS="desk.example.com",
+        TIERDESK_BASE_URL="https://desk.example.com",
         TIERDESK_VAR_DIR=str(tmp_path),
     )
     assert result.returncode == 0, result.stderr + result.stdout

@@ -18,7 +18,7 @@ from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError
 from tierdesk.notifications import outbox
-from tierdesk.notifications.models import OutboxMessage
+from tierdesk.notifications.models import EmailTemplate, OutboxMessage
 from tierdesk.routing import services as routing
 from tierdesk.sla import services as sla
 from tierdesk.sla.models import SlaClock
@@ -74,6 +74,18 @@ def mailbox() -> Iterator[Mailbox]:
     ):
         yield box
     box.stop()
+
+
+@pytest.fixture(autouse=True)
+def _no_acknowledgements(world: World) -> None:
+    """This file is about the vendor's mail: the requester's acknowledgement is switched off."""
+    EmailTemplate.objects.create(
+        organisation=world.provider,
+        kind=EmailTemplate.Kind.ACKNOWLEDGEMENT,
+        subject="-",
+        body_text="-",
+        is_active=False,
+    )
 
 
 @pytest.fixture

@@ -18,6 +18,10 @@ _EVENT_LABELS = {
     "sla_breach": "recorded an SLA breach",
     "sla_action_failed": "could not carry out an SLA action",
     "escalation_requested": "requested escalation",
+    "problem_linked": "linked it to a problem",
+    "problem_unlinked": "unlinked it from a problem",
+    "known_error_applied": "applied a known error",
+    "acknowledgement_suppressed": "held back the acknowledgement (too many to this address this hour)",
 }
 
 
