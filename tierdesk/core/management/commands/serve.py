@@ -47,6 +47,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--sweep-every", type=float, default=60.0, help="Seconds between in-process SLA sweeps (0: none)."
         )
+        parser.add_argument(
+            "--mail-listener",
+            default=None,
+            help="host:port to receive mail on over SMTP (default: TIERDESK_MAIL_LISTENER; empty: none).",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         from django.conf import settings
@@ -62,5 +67,12 @@ class Command(BaseCommand):
         if settings.CELERY_TASK_ALWAYS_EAGER and options["sweep_every"] > 0:
             # Embedded default: no Celery beat, so the periodic work runs in this process.
             start_periodic_work(options["sweep_every"])
+        listener = options["mail_listener"] if options["mail_listener"] is not None else settings.TIERDESK_MAIL_LISTENER
+        if listener:
+            from tierdesk.intake.mail.listener import DeskController
+
+            host, _, port = listener.rpartition(":")
+            DeskController(host=host or "127.0.0.1", port=int(port), lmtp=False).start()
+            self.stdout.write(f"Receiving mail over SMTP on {listener} (for the desk's direct mailboxes)")
         self.stdout.write(f"Tierdesk on http://{options['host']}:{options['port']}/  (Ctrl+C stops)")
         serve(application, host=options["host"], port=options["port"], threads=options["threads"], ident="tierdesk")
