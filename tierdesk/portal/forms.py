@@ -10,6 +10,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 
+from tierdesk.cmdb.models import BusinessService
 from tierdesk.portal import guide
 from tierdesk.tickets.choices import Level, TicketType
 from tierdesk.tickets.models import Category
@@ -115,12 +116,27 @@ class TicketForm(PortalForm):
         label="Details",
         help_text="Markdown is allowed.",
     )
+    affected_service = forms.ModelChoiceField(
+        queryset=BusinessService.objects.none(),
+        required=False,
+        label="Which service is affected?",
+        empty_label="Not sure / none of these",
+        error_messages={"invalid_choice": "Choose one of the services listed."},
+    )
     impact = forms.ChoiceField(choices=IMPACT_CHOICES, initial=Level.LOW, label="Who is affected?")
     urgency = forms.ChoiceField(choices=URGENCY_CHOICES, initial=Level.MEDIUM, label="How urgent is it?")
     attachments = AttachmentsField(help_text="Screenshots or documents; you can choose several files.")
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organisation_id: int | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        service_field = self.fields["affected_service"]
+        assert isinstance(service_field, forms.ModelChoiceField)
+        # The services of the requester's own organisation, and the provider's shared ones it uses.
+        service_field.queryset = (
+            BusinessService.objects.offered_to(organisation_id).order_by("name")
+            if organisation_id is not None
+            else BusinessService.objects.none()
+        )
         area_field = self.fields["area"]
         assert isinstance(area_field, forms.ModelChoiceField)
         area_field.queryset = areas()

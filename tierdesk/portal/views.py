@@ -25,11 +25,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tierdesk.accounts.models import Requester
 from tierdesk.accounts.scope import scope_for
 from tierdesk.core import clock
-from tierdesk.core.actor import Actor
+from tierdesk.core.actor import Actor, client_ip
 from tierdesk.core.errors import DomainError, IllegalTransition, NotFound, PayloadTooLarge
 from tierdesk.portal.forms import CancelForm, RatingForm, ReopenForm, ReplyForm, TicketForm
 from tierdesk.tenancy.services import current_announcements
-from tierdesk.tickets import services, workflow
+from tierdesk.tickets import satisfaction, services, workflow
 from tierdesk.tickets.access import access_attachment, access_ticket, visible_attachments
 from tierdesk.tickets.api.views import attachment_response
 from tierdesk.tickets.choices import Channel, TicketStatus
@@ -153,7 +153,7 @@ def _ticket_list(request: HttpRequest, actor: Actor, *, organisation: bool) -> H
 def submit(request: HttpRequest, actor: Actor) -> HttpResponseBase:
     requester = _requester(actor)
     if request.method == "POST":
-        form = TicketForm(request.POST, request.FILES)
+        form = TicketForm(request.POST, request.FILES, organisation_id=requester.organisation_id if requester else None)
         if requester is None:
             form.add_error(None, NO_REQUESTER)
         elif form.is_valid():
@@ -167,7 +167,9 @@ def submit(request: HttpRequest, actor: Actor) -> HttpResponseBase:
                 )
                 return redirect("portal:ticket", number=ticket.number)
     else:
-        form = TicketForm(initial={"area": request.GET.get("area")})
+        form = TicketForm(
+            initial={"area": request.GET.get("area")}, organisation_id=requester.organisation_id if requester else None
+        )
     return _render(
         request,
         actor,
@@ -189,6 +191,7 @@ def _open_ticket(actor: Actor, requester: Requester, data: dict[str, Any]) -> Ti
         category=data["category"],
         impact=data["impact"],
         urgency=data["urgency"],
+        affected_service=data.get("affected_service"),
     )
     for upload in data["attachments"]:
         services.add_attachment(actor=actor, ticket=ticket, stream=upload, filename=upload.name or "attachment")
@@ -394,6 +397,39 @@ def rate(request: HttpRequest, actor: Actor, number: str) -> HttpResponseBase:
             return _ticket_page(request, actor, ticket, forms={"rating_form": form}, error=_explain(exc, ticket))
         return _done(request, ticket, "Thank you for your rating.")
     return _ticket_page(request, actor, ticket, forms={"rating_form": form})
+
+
+# --- rating by the link of a resolution mail (no login) -----------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def satisfaction_by_link(request: HttpRequest, token: str) -> HttpResponse:
+    """Rate a resolution from the link in its mail. The signed link is the proof of who rates;
+    a forged, altered or expired one is refused and nothing is written."""
+    try:
+        ticket = satisfaction.ticket_for_link(token)
+    except NotFound as exc:
+        expired = isinstance(exc, satisfaction.LinkExpired)
+        context = {"refused": exc.detail, "expired": expired}
+        return render(request, "portal/satisfaction.html", context, status=404)
+    rating = _rating(ticket)
+    initial = {"score": rating.score, "comment": rating.comment} if rating is not None else {}
+    form = RatingForm(request.POST if request.method == "POST" else None, initial=initial)
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        actor = Actor(user=None, ip=client_ip(request), via="email", name=ticket.requester.name)
+        try:
+            rating = services.rate_resolution_by_link(
+                actor=actor, token=token, score=form.cleaned_data["score"], comment=form.cleaned_data["comment"]
+            )
+        except DomainError as exc:
+            error = exc.detail
+        else:
+            return render(request, "portal/satisfaction.html", {"ticket": ticket, "rating": rating, "thanked": True})
+    status = 400 if error or form.errors else 200
+    can_rate = ticket.status in (TicketStatus.RESOLVED, TicketStatus.CLOSED)
+    context = {"ticket": ticket, "rating": rating, "rating_form": form, "error": error, "can_rate": can_rate}
+    return render(request, "portal/satisfaction.html", context, status=status)
 
 
 def _explain(exc: DomainError, ticket: Ticket) -> str:

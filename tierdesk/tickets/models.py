@@ -89,6 +89,12 @@ class Ticket(TenantModel):
     description = models.TextField(blank=True)
     requester = models.ForeignKey("accounts.Requester", on_delete=models.PROTECT, related_name="tickets")
     site = models.ForeignKey("tenancy.Site", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    affected_service = models.ForeignKey(
+        "cmdb.BusinessService", on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
+    )
+    affected_item = models.ForeignKey(
+        "cmdb.ConfigurationItem", on_delete=models.SET_NULL, null=True, blank=True, related_name="tickets"
+    )
     channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.PORTAL)
     category = models.ForeignKey(Category, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     impact = models.CharField(max_length=8, choices=Level.choices, default=Level.MEDIUM)
@@ -103,6 +109,14 @@ class Ticket(TenantModel):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="assigned_tickets"
     )
     parent = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True, related_name="children")
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="merged_duplicates",
+        help_text="The ticket this duplicate was merged into.",
+    )
     version = models.PositiveIntegerField(default=1, help_text="Optimistic concurrency: bumped on every change.")
     first_response_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)

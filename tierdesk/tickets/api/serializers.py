@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Q
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from tierdesk.accounts.models import Requester, SupportGroup, User
 from tierdesk.accounts.scope import scope_for
+from tierdesk.cmdb.models import BusinessService, ConfigurationItem
 from tierdesk.core.actor import Actor
 from tierdesk.core.api import ScopedPrimaryKeyField, StrictInputSerializer
 from tierdesk.tenancy.models import Site
@@ -20,6 +22,16 @@ from tierdesk.tickets.models import Attachment, Category, Ticket, TimelineEntry
 
 def _visible_sites(actor: Actor) -> Any:
     return Site.objects.within(scope_for(actor).member_organisation_ids)
+
+
+def _visible_services(actor: Actor) -> Any:
+    orgs = scope_for(actor).member_organisation_ids
+    return BusinessService.objects.filter(Q(organisation_id__in=orgs) | Q(serves__in=orgs), is_active=True).distinct()
+
+
+def _visible_items(actor: Actor) -> Any:
+    orgs = scope_for(actor).member_organisation_ids
+    return ConfigurationItem.objects.filter(organisation_id__in=orgs, is_active=True)
 
 
 def _agents(actor: Actor) -> Any:
@@ -91,6 +103,8 @@ class TicketSerializer(serializers.ModelSerializer):
             "support_group",
             "assignee",
             "parent",
+            "affected_service",
+            "affected_item",
             "version",
             "created_at",
             "updated_at",
@@ -135,6 +149,12 @@ class TicketCreateInput(StrictInputSerializer):
     parent = ScopedPrimaryKeyField(  # type: ignore[assignment]
         model=Ticket, scoped=lambda a: Ticket.objects.visible_to(a), required=False, allow_null=True
     )
+    affected_service = ScopedPrimaryKeyField(
+        model=BusinessService, scoped=_visible_services, required=False, allow_null=True
+    )
+    affected_item = ScopedPrimaryKeyField(
+        model=ConfigurationItem, scoped=_visible_items, required=False, allow_null=True
+    )
 
 
 class TicketUpdateInput(StrictInputSerializer):
@@ -156,6 +176,12 @@ class TicketUpdateInput(StrictInputSerializer):
     # declared field out of the class, so only the type checker sees the clash.
     parent = ScopedPrimaryKeyField(  # type: ignore[assignment]
         model=Ticket, scoped=lambda a: Ticket.objects.visible_to(a), required=False, allow_null=True
+    )
+    affected_service = ScopedPrimaryKeyField(
+        model=BusinessService, scoped=_visible_services, required=False, allow_null=True
+    )
+    affected_item = ScopedPrimaryKeyField(
+        model=ConfigurationItem, scoped=_visible_items, required=False, allow_null=True
     )
 
 
