@@ -65,11 +65,14 @@ def create_requester(
     is_org_manager: bool = False,
     is_vip: bool = False,
     user: User | None = None,
+    system: bool = False,
 ) -> Requester:
+    """`system`: a requester no person stands behind (a monitoring source's "Monitoring: <name>"),
+    known by neither e-mail nor phone; nothing is ever mailed to it."""
     _require_org_access(actor, organisation.pk)
     if not name.strip():
         raise DomainError("A requester needs a name.")
-    if not email and not phone:
+    if not email and not phone and not system:
         raise DomainError("A requester needs an e-mail address or a phone number.")
     _check_places(organisation, site, department)
     email = email.strip().lower()

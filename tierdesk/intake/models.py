@@ -1,6 +1,9 @@
-"""What intake remembers of what reached it: tracker webhooks acted on, mailboxes and every e-mail received."""
+"""What intake remembers of what reached it: tracker webhooks acted on, mailboxes and every e-mail received,
+monitoring sources and their alerts."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from django.db import models
 
@@ -147,3 +150,122 @@ class InboundEmail(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()}: {self.subject or self.dedup_key}"
+
+
+# --- monitoring alerts ------------------------------------------------------------------------
+
+
+class AlertSource(TenantModel):
+    """A monitoring system that opens, updates and resolves incidents by webhook.
+
+    Its organisation is the client (or provider) whose systems it watches: incidents open for
+    its requester, usually the "Monitoring: <name>" requester made with it. It proves each
+    delivery with a bearer token (only the SHA-256 is kept, the token is shown once) or with an
+    HMAC signature over timestamp and body (the secret kept encrypted, since checking needs it).
+    """
+
+    class Kind(models.TextChoices):
+        ALERTMANAGER = "alertmanager", "Prometheus Alertmanager (webhook v4)"
+        GRAFANA = "grafana", "Grafana alerting (webhook contact point)"
+        ZABBIX = "zabbix", "Zabbix (webhook media type, docs/integrations/zabbix.md)"
+        PAGERDUTY = "pagerduty", "PagerDuty Events API v2"
+        GENERIC = "generic", "Any JSON webhook, mapped with JMESPath"
+
+    class ResolveMode(models.TextChoices):
+        RESOLVE = "resolve", "Resolve the incident"
+        RECOVERED = "recovered_awaiting_confirmation", "Mark it recovered, awaiting an agent's confirmation"
+
+    name = models.CharField(max_length=120)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    requester = models.ForeignKey(
+        "accounts.Requester",
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Incidents open in this requester's name (made as 'Monitoring: <name>' when left empty).",
+    )
+    token_hash = models.CharField(max_length=64, blank=True, editable=False, help_text="SHA-256 of the token.")
+    token_prefix = models.CharField(max_length=12, blank=True, editable=False, help_text="To recognise the token.")
+    signing_secret_encrypted = models.TextField(blank=True, editable=False)
+    mapping: Any = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="For the generic kind: JMESPath expressions for alerts, fingerprint, status, severity, summary, "
+        "description, labels, host, service (see intake/alerts/formats.py).",
+    )
+    severity_map: Any = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Severity name to [impact, urgency], e.g. {"critical": ["high", "high"]}; adds to the defaults.',
+    )
+    resolve_mode = models.CharField(max_length=40, choices=ResolveMode.choices, default=ResolveMode.RESOLVE)
+    flap_window_minutes = models.PositiveIntegerField(
+        default=30, help_text="Firing again this soon after a recovery counts as a flap."
+    )
+    flap_threshold = models.PositiveSmallIntegerField(
+        default=3, help_text="After this many flaps the incident's status stops following the alert until it is stable."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["organisation", "name"], name="alert_source_unique_name")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AlertDelivery(TenantModel):
+    """A signed delivery's id, kept so that a replay of it is refused (the token scheme has none)."""
+
+    source = models.ForeignKey(AlertSource, on_delete=models.CASCADE, related_name="+")
+    delivery_id = models.CharField(max_length=200, help_text="X-Tierdesk-Delivery.")
+    received_at = models.DateTimeField(default=clock.now)
+
+    class Meta:
+        verbose_name_plural = "alert deliveries"
+        ordering = ["-received_at"]
+        constraints = [models.UniqueConstraint(fields=["source", "delivery_id"], name="alert_delivery_once")]
+
+    def __str__(self) -> str:
+        return f"{self.source_id}: {self.delivery_id}"
+
+
+class Alert(TenantModel):
+    """One alert of a source, by fingerprint, and the incident it maps to.
+
+    The row is the lock every delivery of that fingerprint takes, so concurrent senders update
+    one incident: repeats count, a recovery resolves, a flap reopens, a storm opens nothing new.
+    """
+
+    class Status(models.TextChoices):
+        FIRING = "firing", "Firing"
+        RESOLVED = "resolved", "Resolved"
+
+    source = models.ForeignKey(AlertSource, on_delete=models.CASCADE, related_name="alerts")
+    fingerprint = models.CharField(max_length=200)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.FIRING)
+    ticket = models.ForeignKey("tickets.Ticket", on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    severity = models.CharField(max_length=40, blank=True)
+    summary = models.CharField(max_length=250, blank=True)
+    labels: Any = models.JSONField(default=dict, blank=True)
+    count = models.PositiveIntegerField(default=0, help_text="Firing deliveries since its incident opened.")
+    first_seen_at = models.DateTimeField(default=clock.now)
+    last_seen_at = models.DateTimeField(default=clock.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    last_flip_at = models.DateTimeField(null=True, blank=True, help_text="When its status last changed.")
+    flap_count = models.PositiveIntegerField(default=0)
+    is_flapping = models.BooleanField(
+        default=False, help_text="Flapping: the incident's status is left alone until the alert is stable."
+    )
+    last_payload: Any = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at"]
+        constraints = [models.UniqueConstraint(fields=["source", "fingerprint"], name="alert_once_per_fingerprint")]
+        indexes = [
+            models.Index(fields=["organisation", "status", "-last_seen_at"], name="alert_org_status"),
+            models.Index(fields=["source", "is_flapping"], name="alert_source_flapping"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.summary or self.fingerprint} ({self.status})"
