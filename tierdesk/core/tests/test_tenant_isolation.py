@@ -37,6 +37,8 @@ from tierdesk.accounts import services as accounts
 from tierdesk.accounts.models import ApiToken, Requester, SupportGroup, User
 from tierdesk.core.actor import Actor
 from tierdesk.core.api import PROBLEM_CONTENT_TYPE, ScopedViewSet, api_not_found
+from tierdesk.problems import services as problems
+from tierdesk.problems.models import KnownError, Problem
 from tierdesk.sla import services as sla
 from tierdesk.sla.models import SlaClock
 from tierdesk.tenancy import services as tenancy
@@ -132,6 +134,8 @@ class Hospital:
     support_group: SupportGroup
     token: ApiToken
     clock: SlaClock
+    problem: Problem  # Northwind's, with the Hospital's ticket linked
+    known_error: KnownError
 
 
 # The object a route's lookup points at, by the model its viewset serves. A viewset serving a
@@ -144,6 +148,8 @@ OBJECTS: dict[type[models.Model], Callable[[Hospital], models.Model]] = {
     SupportGroup: lambda h: h.support_group,
     ApiToken: lambda h: h.token,
     SlaClock: lambda h: h.clock,
+    Problem: lambda h: h.problem,
+    KnownError: lambda h: h.known_error,
 }
 
 # Text that only the Hospital's object of that model would put into a response.
@@ -156,6 +162,8 @@ MARKERS: dict[type[models.Model], Callable[[Hospital], str]] = {
     ApiToken: lambda h: h.token.prefix,
     # Only the Hospital has clocks here, so any row of a compliance report is the Hospital's.
     SlaClock: lambda h: '"response_total"',
+    Problem: lambda h: h.problem.number,
+    KnownError: lambda h: h.known_error.title,
 }
 
 # URL keyword arguments other than the lookup and the format suffix: the Hospital's value.
@@ -222,8 +230,12 @@ def hospital(world: World) -> Hospital:
         actor=system, provider=world.provider, name="All", calendar=calendar, targets=[("first_response", None, 60, [])]
     )
     clock = sla.recompute_clocks(ticket.pk)[0]
+    problem = problems.create_problem(actor=agent, title="Ventilator alarms without cause", incidents=[ticket])
+    known_error = problems.record_known_error(
+        actor=agent, problem=problem, title="Ventilator alarm on power dips", symptoms="Alarm", workaround="Reset"
+    )
     ticket.refresh_from_db()
-    return Hospital(world.client, site, requester, ticket, entry, attachment, group, token, clock)
+    return Hospital(world.client, site, requester, ticket, entry, attachment, group, token, clock, problem, known_error)
 
 
 @pytest.fixture
