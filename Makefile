@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-postgres check lint typecheck migrations-check schema schema-check bench bench-sla bench-routing clean
+.PHONY: install run test test-postgres check lint typecheck migrations-check schema schema-check bench bench-sla bench-routing bench-email bench-alerts bench-major-incidents clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ install: $(STAMP)
 run: install
 	$(BIN)/tierdesk migrate --noinput
 	$(BIN)/tierdesk demo-data
-	$(BIN)/tierdesk run --host 127.0.0.1 --port 8000
+	$(BIN)/tierdesk run --host 127.0.0.1 --port 8000 --mail-listener 127.0.0.1:2525
 
 ## The default suite on SQLite (browser tests run when /usr/bin/chromium exists).
 test: install
@@ -62,6 +62,15 @@ bench-sla: install
 
 bench-routing: install
 	BENCH_ONLY=routing $(BIN)/python -m benchmarks
+
+bench-email: install
+	BENCH_ONLY=email $(BIN)/python -m benchmarks
+
+bench-alerts: install
+	BENCH_ONLY=alerts $(BIN)/python -m benchmarks
+
+bench-major-incidents: install
+	BENCH_ONLY=major_incidents $(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) var node_modules test-artifacts .pytest_cache .mypy_cache .ruff_cache

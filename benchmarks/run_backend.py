@@ -98,7 +98,7 @@ def main() -> None:
     from django.db import connection
     from rest_framework.test import APIClient
 
-    from benchmarks import console_pages, routing, sla
+    from benchmarks import alerts, console_pages, email, major_incidents, routing, sla
     from benchmarks.seed import build_world, seed_tickets
     from tierdesk.audit.models import AuditEvent
     from tierdesk.tickets.models import Ticket, TimelineEntry
@@ -115,6 +115,15 @@ def main() -> None:
         return
     if only == "routing":  # `make bench-routing`: the routing figures alone
         routing.report(world)
+        return
+    if only == "email":  # `make bench-email`: the e-mail intake figures alone
+        email.report(world)
+        return
+    if only == "alerts":  # `make bench-alerts`: the monitoring alert figures alone
+        alerts.report(world)
+        return
+    if only == "major_incidents":  # `make bench-major-incidents`: correlation figures alone
+        major_incidents.report(world)
         return
     seed_tickets(world, TICKETS)
     _analyze()
@@ -194,6 +203,9 @@ def main() -> None:
     )
     # After ticket creation, whose figure the routing table would change (new tickets would be routed).
     routing.report(world)
+    email.report(world)
+    alerts.report(world)
+    major_incidents.report(world)
     # Last: once its SLA policy exists, every ticket the figures above create would compute clocks too.
     sla.report(world)
     print(f"\n{connection.vendor} done in {time.perf_counter() - started:.0f} s", flush=True)

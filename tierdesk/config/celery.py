@@ -17,4 +17,8 @@ app.conf.beat_schedule = {
     "sla-sweep": {"task": "tierdesk.sla.sweep", "schedule": 60.0},
     # Retry what the outbox could not deliver yet (mail server or tracker down).
     "outbox-deliver": {"task": "tierdesk.notifications.deliver_outbox", "schedule": 30.0},
+    # Take in new mail from the IMAP mailboxes; a mailbox another worker is polling is skipped.
+    "poll-mailboxes": {"task": "tierdesk.intake.poll_mailboxes", "schedule": 60.0},
+    # Apply the final status of alerts that stopped flapping, also when their source went silent.
+    "settle-flapping-alerts": {"task": "tierdesk.intake.settle_flapping_alerts", "schedule": 60.0},
 }

@@ -70,12 +70,15 @@ INSTALLED_APPS = [
     "tierdesk.audit",
     "tierdesk.tenancy",
     "tierdesk.accounts",
+    "tierdesk.cmdb",
     "tierdesk.tickets",
     "tierdesk.console",
     "tierdesk.portal",
     "tierdesk.sla",
     "tierdesk.routing",
+    "tierdesk.problems",
     "tierdesk.notifications",
+    "tierdesk.major_incidents",
     "tierdesk.intake",
     "tierdesk.reporting",
 ]
@@ -288,6 +291,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TicketStatusEnum": "tierdesk.tickets.choices.TicketStatus",
         "ImpactUrgencyEnum": "tierdesk.tickets.choices.Level",
+        "ProblemStatusEnum": "tierdesk.problems.choices.ProblemStatus",
     },
 }
 
@@ -301,6 +305,8 @@ LOGGING = {
         "django.request": {"level": "ERROR"},
         # One line per task is noise on the embedded default, where every change runs one.
         "celery.app.trace": {"level": "WARNING"},
+        # aiosmtpd logs every SMTP command at INFO; intake logs each message's outcome itself.
+        "mail.log": {"level": "WARNING"},
     },
 }
 
@@ -309,3 +315,14 @@ LOGGING = {
 TIERDESK_CREDENTIALS_KEY = env.get("TIERDESK_CREDENTIALS_KEY", "")
 # Messages bigger than this are quarantined unread (the raw bytes are still kept).
 TIERDESK_EMAIL_MAX_BYTES = int(env.get("TIERDESK_EMAIL_MAX_BYTES", str(40 * 1024 * 1024)))
+# host:port of the SMTP listener `tierdesk run` starts for direct delivery (empty: none; `make run`
+# uses 127.0.0.1:2525). In production run `tierdesk intake smtp --lmtp` as its own service instead.
+TIERDESK_MAIL_LISTENER = env.get("TIERDESK_MAIL_LISTENER", "")
+
+# --- Mail to requesters (notifications/requester_mail) ------------------------------------
+# Where the portal answers, for links in mail (a ticket's page, the satisfaction link).
+TIERDESK_BASE_URL = env.get("TIERDESK_BASE_URL", "" if PRODUCTION else "http://127.0.0.1:8000").rstrip("/")
+if PRODUCTION and not TIERDESK_BASE_URL.startswith(("https://", "http://")):
+    raise ImproperlyConfigured("TIERDESK_BASE_URL must be set to the desk's address when TIERDESK_ENV=production")
+# Acknowledgements to one address per rolling hour; beyond it a mail loop is the likelier cause.
+TIERDESK_ACK_LIMIT_PER_HOUR = int(env.get("TIERDESK_ACK_LIMIT_PER_HOUR", "5"))

@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from tierdesk.accounts.api.views import ApiTokenViewSet, PersonViewSet, SupportGroupViewSet
 from tierdesk.accounts.views import home
 from tierdesk.core.api import api_not_found
+from tierdesk.problems.api.views import KnownErrorViewSet, ProblemViewSet
 from tierdesk.reporting.api.views import ReportViewSet
 from tierdesk.routing.api.views import TicketEscalationViewSet
 from tierdesk.tenancy.api.views import OrganisationViewSet, SiteViewSet
@@ -26,6 +27,8 @@ router.register("support-groups", SupportGroupViewSet, basename="support-group")
 router.register("categories", CategoryViewSet, basename="category")
 router.register("tokens", ApiTokenViewSet, basename="token")
 router.register("reports", ReportViewSet, basename="report")
+router.register("problems", ProblemViewSet, basename="problem")
+router.register("known-errors", KnownErrorViewSet, basename="known-error")
 
 api_v1 = ([*router.urls, path("<path:rest>", api_not_found)], "api")
 

@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
-from tierdesk.console import views
+from tierdesk.console import major_incidents, views
 
 app_name = "console"
 
@@ -27,4 +27,19 @@ urlpatterns = [
     path("tickets/<str:number>/watch/", views.watch, name="watch"),
     path("tickets/<str:number>/compose/", views.compose, name="compose"),
     path("tickets/<str:number>/attachments/", views.upload, name="upload"),
+    path("tickets/<str:number>/emails/<int:record_id>/", views.email_original, name="email"),
+    path("tickets/<str:number>/major-incident/declare/", major_incidents.declare, name="mi_declare"),
+    path("tickets/<str:number>/major-incident/attach/", major_incidents.attach, name="mi_attach"),
+    path("tickets/<str:number>/major-incident/confirm/", major_incidents.confirm, name="mi_confirm"),
+    path("tickets/<str:number>/major-incident/detach/", major_incidents.detach, name="mi_detach"),
+    path("tickets/<str:number>/major-incident/update/", major_incidents.post_update, name="mi_update"),
+    path("tickets/<str:number>/major-incident/resolve/", major_incidents.resolve, name="mi_resolve"),
+    path("tickets/<str:number>/merge/", major_incidents.merge, name="merge"),
+    # Problems and known errors (tierdesk.problems).
+    path(
+        "tickets/<str:number>/known-errors/<int:known_error_id>/apply/",
+        views.apply_known_error,
+        name="apply_known_error",
+    ),
+    path("problems/", include("tierdesk.problems.urls")),
 ]

@@ -18,13 +18,14 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Replace
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import reswap, retarget
 
 from tierdesk.accounts.models import Requester, SupportGroup, User
-from tierdesk.console import queues
+from tierdesk.console import major_incidents, queues
 from tierdesk.console.forms import (
     AssigneeForm,
     AssignToMeForm,
@@ -44,6 +45,11 @@ from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, NotFound, StaleVersion
 from tierdesk.core.unset import UNSET
 from tierdesk.core.views import agent_required
+from tierdesk.intake.access import access_ticket_email
+from tierdesk.intake.mail.parsing import read_mail
+from tierdesk.problems import services as problems
+from tierdesk.problems import views as problem_views
+from tierdesk.problems.access import access_known_error
 from tierdesk.routing import services as routing
 from tierdesk.sla.models import SlaClock
 from tierdesk.tickets import services, workflow
@@ -348,6 +354,7 @@ def _regions(actor: Actor, ticket: Ticket) -> dict[str, Any]:
         "watching": any(w.pk == actor.user_id for w in watchers),
         "clocks": list(SlaClock.objects.of_ticket(ticket).shown()),
         "is_mine": ticket.assignee_id == actor.user_id,
+        **major_incidents.panel_context(actor, ticket),
     }
 
 
@@ -355,7 +362,10 @@ def _regions(actor: Actor, ticket: Ticket) -> dict[str, Any]:
 @require_GET
 def ticket_page(request: HttpRequest, number: str) -> HttpResponse:
     actor = Actor.from_request(request)
-    ticket = _ticket(actor, number, log_view=True)
+    return _ticket_page(request, actor, _ticket(actor, number, log_view=True), ComposeForm())
+
+
+def _ticket_page(request: HttpRequest, actor: Actor, ticket: Ticket, compose_form: ComposeForm) -> HttpResponse:
     recent = list(
         Ticket.objects.visible_to(actor)
         .filter(requester_id=ticket.requester_id)
@@ -365,7 +375,14 @@ def ticket_page(request: HttpRequest, number: str) -> HttpResponse:
     return render(
         request,
         "console/ticket.html",
-        {**_regions(actor, ticket), "recent": recent, "compose_form": ComposeForm(), "alert": None},
+        {
+            **_regions(actor, ticket),
+            "recent": recent,
+            "compose_form": compose_form,
+            "alert": None,
+            # Linked problems, applied and suggested known errors (not in _regions: not refreshed on every change).
+            "problems_card": problem_views.ticket_problems(actor, ticket),
+        },
     )
 
 
@@ -560,6 +577,36 @@ def compose(request: HttpRequest, number: str) -> HttpResponse:
 
 
 @agent_required
+@require_POST
+def apply_known_error(request: HttpRequest, number: str, known_error_id: int) -> HttpResponse:
+    """Apply a suggested known error: link it to the ticket, and put its workaround into the reply
+    composer after whatever the agent had typed (posted along as `body`)."""
+    actor = Actor.from_request(request)
+    ticket = _ticket(actor, number)
+    try:
+        known_error = access_known_error(actor, pk=known_error_id)
+    except NotFound as exc:
+        raise Http404(exc.detail) from exc
+    try:
+        workaround = problems.apply_known_error(actor=actor, ticket=ticket, known_error=known_error)
+    except DomainError as exc:
+        return _alert_response(request, ticket, error=exc.detail)
+    draft = request.POST.get("body", "").strip()
+    compose_form = ComposeForm(initial={"kind": "reply", "body": f"{draft}\n\n{workaround}" if draft else workaround})
+    if not request.htmx:  # type: ignore[attr-defined]
+        return _ticket_page(request, actor, ticket, compose_form)
+    context = {
+        **_regions(actor, ticket),
+        "oob": True,
+        "reset_composer": True,
+        "compose_form": compose_form,
+        "problems_card": problem_views.ticket_problems(actor, ticket),
+    }
+    regions = render_to_string("console/partials/ticket_regions.html", context, request)
+    return HttpResponse(regions + render_to_string("console/partials/ticket_known_errors.html", context, request))
+
+
+@agent_required
 @require_GET
 def regions(request: HttpRequest, number: str) -> HttpResponse:
     """The page's regions afresh: after the agent's own uploads (console.js asks for it)."""
@@ -686,3 +733,21 @@ def log_call(request: HttpRequest) -> HttpResponse:
         "console/log_call.html",
         {"form": form, "caller": caller, "recent": _recent_for(actor, caller) if caller else []},
     )
+
+
+@agent_required
+@require_GET
+def email_original(request: HttpRequest, number: str, record_id: int) -> HttpResponse:
+    """A message as it was received: its headers, full text (nothing trimmed) and sanitised HTML."""
+    actor = Actor.from_request(request)
+    ticket = _ticket(actor, number, log_view=True)
+    try:
+        record = access_ticket_email(actor, ticket=ticket, pk=record_id)
+    except NotFound as exc:
+        raise Http404(exc.detail) from exc
+    raw = bytes(record.raw)
+    if request.GET.get("download") == "eml":
+        response = HttpResponse(raw, content_type="message/rfc822")
+        response["Content-Disposition"] = f'attachment; filename="{ticket.number}-{record.pk}.eml"'
+        return response
+    return render(request, "console/email_original.html", {"ticket": ticket, "record": record, "mail": read_mail(raw)})

@@ -19,6 +19,7 @@ from tierdesk.accounts.choices import Role
 from tierdesk.accounts.models import Requester, SupportGroup, User
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
+from tierdesk.notifications import requester_mail
 from tierdesk.routing import services as routing
 from tierdesk.sla import services as sla
 from tierdesk.sla.models import SlaPolicy
@@ -165,6 +166,8 @@ class ClientSpec:
     sites: list[str]
     departments: list[str]
     people: int
+    # The desk's address for this client (its mail comes from here); empty: the provider's.
+    support_email: str = ""
 
 
 CLIENTS = [
@@ -177,6 +180,7 @@ CLIENTS = [
         ["Main Campus", "Riverside Clinic"],
         ["Emergency", "Radiology", "Pharmacy", "Administration"],
         40,
+        "itsupport@stannes.example",
     ),
     ClientSpec(
         "Harbour Bank",
@@ -187,6 +191,7 @@ CLIENTS = [
         ["Head Office", "Trading Floor", "Branch 12"],
         ["Retail Banking", "Treasury", "Compliance"],
         30,
+        "servicedesk@harbourbank.example",
     ),
     ClientSpec(
         "Pixel & Pine Studio",
@@ -222,7 +227,9 @@ def logins() -> list[tuple[str, str]]:
 def load(progress: Callable[[str], None] = lambda _: None, ticket_count: int = 300) -> DemoResult:
     if Organisation.objects.filter(slug=PROVIDER_SLUG).exists():
         return DemoResult(created=False, logins=logins(), tickets=Ticket.objects.count())
-    with transaction.atomic():
+    # The demo's 90 days of history are not news: nobody is mailed about them (only what people
+    # do once it runs, written to var/mail/ without EMAIL_HOST).
+    with requester_mail.silenced(), transaction.atomic():
         result = _build(progress, ticket_count)
     return result
 
@@ -240,6 +247,7 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
             slug=PROVIDER_SLUG,
             kind=OrganisationKind.PROVIDER,
             email_domain="northwind.example",
+            support_email="servicedesk@northwind.example",
             timezone="Europe/London",
         )
         clients: list[Organisation] = []
@@ -251,6 +259,7 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
                 slug=spec.slug,
                 provider=provider,
                 email_domain=spec.domain,
+                support_email=spec.support_email,
                 timezone=spec.timezone,
                 has_regulated_systems=spec.regulated,
             )
@@ -360,7 +369,66 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
     # After the historic tickets, so the demo's own assignments are not held to today's rules.
     _routing(system, provider, groups, categories)
     progress("routing rules, routing table and HIPAA training set")
+    _operations(system, provider, groups, progress)
     return DemoResult(created=True, logins=logins(), tickets=ticket_count)
+
+
+def _operations(
+    system: Actor, provider: Organisation, groups: dict[str, SupportGroup], progress: Callable[[str], None]
+) -> None:
+    """Mailboxes at the support addresses, a small CMDB, the NOC's declaration rules and a monitoring source."""
+    from tierdesk.cmdb import services as cmdb
+    from tierdesk.intake.alerts.services import create_alert_source
+    from tierdesk.intake.mail.services import create_mailbox
+    from tierdesk.major_incidents.services import create_declaration_rule
+
+    hospital = Organisation.objects.get(slug="st-annes")
+    clients = list(Organisation.objects.filter(provider=provider).order_by("pk"))
+    create_mailbox(actor=system, organisation=provider, name="Service desk", address="servicedesk@northwind.example")
+    for client in clients:
+        if client.support_email:
+            create_mailbox(actor=system, organisation=client, name=f"{client.name} IT", address=client.support_email)
+    site = hospital_site(hospital)
+    network = cmdb.create_service(actor=system, organisation=hospital, name="Site network", is_core=True)
+    ehr = cmdb.create_service(actor=system, organisation=hospital, name="Electronic health record", is_core=True)
+    cmdb.create_service(actor=system, organisation=provider, name="E-mail", serves=clients)
+    cmdb.create_service(actor=system, organisation=provider, name="VPN", serves=clients)
+    switch = cmdb.create_item(
+        actor=system,
+        organisation=hospital,
+        name="stannes-core-sw-01",
+        kind="network_device",
+        site=site,
+        services=[network],
+        is_core=True,
+    )
+    cmdb.create_item(
+        actor=system,
+        organisation=hospital,
+        name="ehr-app-01",
+        kind="application",
+        site=site,
+        services=[ehr],
+        depends_on=[switch],
+    )
+    noc = groups["network"]
+    create_declaration_rule(
+        actor=system, provider=provider, name="P1 alert on a core item", kind="critical_alert_on_core", owner_group=noc
+    )
+    create_declaration_rule(
+        actor=system,
+        provider=provider,
+        name="10 tickets for one site or service in 15 minutes",
+        kind="ticket_burst",
+        threshold=10,
+        window_minutes=15,
+        owner_group=noc,
+    )
+    source, token = create_alert_source(actor=system, organisation=hospital, name="Prometheus", kind="alertmanager")
+    progress(
+        f"mailboxes, CMDB and major-incident rules set; Alertmanager posts to /hooks/alerts/{source.pk}/ "
+        f"with 'Authorization: Bearer {token}'; mail to servicedesk@northwind.example via SMTP 127.0.0.1:2525"
+    )
 
 
 def _routing(

@@ -18,6 +18,7 @@ from django.db import transaction
 from tierdesk.accounts.models import AgentProfile, Requester, Skill, SupportGroup, User
 from tierdesk.accounts.scope import scope_for
 from tierdesk.audit.services import record_event
+from tierdesk.cmdb.models import BusinessService, ConfigurationItem
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.core.db import locked_row
@@ -25,7 +26,7 @@ from tierdesk.core.errors import DomainError, NotFound, PayloadTooLarge, Permiss
 from tierdesk.core.models import check_lengths
 from tierdesk.core.unset import UNSET, Changes
 from tierdesk.tenancy.models import Site
-from tierdesk.tickets import assignment, classification, workflow
+from tierdesk.tickets import assignment, classification, satisfaction, workflow
 from tierdesk.tickets.choices import (
     NUMBER_PREFIX,
     Channel,
@@ -46,6 +47,7 @@ from tierdesk.tickets.models import (
     SavedView,
     Ticket,
     TicketNumberSequence,
+    TicketParticipant,
     TicketWatcher,
     TimelineEntry,
 )
@@ -76,6 +78,8 @@ AUDITED_FIELDS = (
     "assignee_id",
     "parent_id",
     "resolution_code",
+    "affected_service_id",
+    "affected_item_id",
 )
 
 
@@ -91,6 +95,8 @@ class TicketChanges(Changes):
     tier: int = UNSET
     assignee: User | None = UNSET
     parent: Ticket | None = UNSET
+    affected_service: BusinessService | None = UNSET
+    affected_item: ConfigurationItem | None = UNSET
 
 
 # --- helpers ----------------------------------------------------------------------------
@@ -247,12 +253,29 @@ def _check_references(ticket: Ticket, changes: dict[str, Any]) -> None:
         effective_group = group if "support_group" in changes else ticket.support_group
         if effective_group is not None and not effective_group.memberships.filter(agent=assignee).exists():
             raise DomainError(f"{assignee} is not a member of {effective_group.name}.")
+    service = changes.get("affected_service")
+    if service is not None and not _serves(service, org_id, _provider_id(ticket)):
+        raise DomainError(f"The service {service} is not one of {ticket.organisation.name}'s.")
+    item = changes.get("affected_item")
+    if item is not None and item.organisation_id not in (org_id, _provider_id(ticket)):
+        raise DomainError("That configuration item belongs to another organisation.")
     parent = changes.get("parent")
     if parent is not None:
         if parent.organisation_id != org_id and parent.organisation_id != _provider_id(ticket):
             raise DomainError("The parent ticket belongs to another organisation.")
         if parent.pk == ticket.pk:
             raise DomainError("A ticket cannot be its own parent.")
+
+
+def _serves(service: BusinessService, organisation_id: int, provider_id: int) -> bool:
+    if not service.is_active:
+        return False
+    if service.organisation_id == organisation_id:
+        return True
+    # The provider's own services, and any shared with this client, serve it.
+    return service.organisation_id == provider_id and (
+        provider_id == organisation_id or service.serves.filter(pk=organisation_id).exists()
+    )
 
 
 def _check_assignable(ticket: Ticket, agent: User) -> None:
@@ -305,8 +328,14 @@ def open_ticket(
     support_group: SupportGroup | None = None,
     assignee: User | None = None,
     parent: Ticket | None = None,
+    affected_service: BusinessService | None = None,
+    affected_item: ConfigurationItem | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Ticket:
-    """Open a ticket for a requester. The ticket belongs to the requester's organisation."""
+    """Open a ticket for a requester. The ticket belongs to the requester's organisation.
+
+    `data` is kept on the "opened" timeline event: where the ticket came from (e.g. the e-mail's Message-ID).
+    """
     scope = scope_for(actor)
     if actor.user is not None:
         own = scope.requester_id == requester.pk
@@ -340,6 +369,8 @@ def open_ticket(
         tier=support_group.tier if support_group else 1,
         assignee=assignee,
         parent=parent,
+        affected_service=affected_service,
+        affected_item=affected_item,
         status=TicketStatus.ASSIGNED if assignee else TicketStatus.NEW,
     )
     ticket.organisation = requester.organisation
@@ -351,6 +382,8 @@ def open_ticket(
             "support_group": support_group,
             "assignee": assignee,
             "parent": parent,
+            "affected_service": affected_service,
+            "affected_item": affected_item,
         },
     )
     check_lengths(ticket)
@@ -368,7 +401,7 @@ def open_ticket(
         event="opened",
         is_public=True,
         channel=channel,
-        data={"number": ticket.number, "priority": ticket.priority},
+        data={**(data or {}), "number": ticket.number, "priority": ticket.priority},
     )
     after = _snapshot(ticket)
     after["number"] = ticket.number
@@ -516,7 +549,7 @@ def transition(
         data["reason"] = reason
     if to_status == TicketStatus.RESOLVED:
         data["resolution_code"] = resolution_code
-    _timeline(
+    entry = _timeline(
         ticket,
         actor,
         TimelineKind.EVENT,
@@ -527,19 +560,25 @@ def transition(
     )
     _save(ticket, update)
     _audit(actor, f"ticket.{event}", ticket, {"status": current}, {**before, "status": to_status})
-    announce(ticket.pk, event, data)
+    # The entry names the change once and for all (the requester's mail about it is keyed by it).
+    announce(ticket.pk, event, {**data, "entry_id": entry.pk})
     return ticket
 
 
 @transaction.atomic
-def reply(*, actor: Actor, ticket: Ticket, body: str, channel: str | None = None) -> TimelineEntry:
-    """A public reply, seen by the requester (and mailed to them once e-mail exists)."""
+def reply(
+    *, actor: Actor, ticket: Ticket, body: str, channel: str | None = None, data: dict[str, Any] | None = None
+) -> TimelineEntry:
+    """A public reply, seen by the requester (and mailed to them when an agent wrote it).
+
+    `data` is kept on the entry: where it came from (e.g. the e-mail's Message-ID).
+    """
     if not body.strip():
         raise DomainError("A reply needs some text.")
     ticket = _lock(actor, ticket, None)
     if ticket.status in workflow.TERMINAL:
         raise DomainError(f"Ticket {ticket.number} is {ticket.get_status_display()}; open a new ticket instead.")
-    entry = _timeline(ticket, actor, TimelineKind.REPLY, body=body, is_public=True, channel=channel)
+    entry = _timeline(ticket, actor, TimelineKind.REPLY, body=body, is_public=True, channel=channel, data=data)
     update: list[str] = []
     agent_side = actor.user is not None and scope_for(actor).is_agent_side
     if agent_side and ticket.first_response_at is None:
@@ -564,13 +603,13 @@ def reply(*, actor: Actor, ticket: Ticket, body: str, channel: str | None = None
 
 
 @transaction.atomic
-def add_note(*, actor: Actor, ticket: Ticket, body: str) -> TimelineEntry:
+def add_note(*, actor: Actor, ticket: Ticket, body: str, data: dict[str, Any] | None = None) -> TimelineEntry:
     """An internal note: agents only, never shown to the requester."""
     _require_agent_side(actor, "write internal notes")
     if not body.strip():
         raise DomainError("A note needs some text.")
     ticket = _lock(actor, ticket, None)
-    entry = _timeline(ticket, actor, TimelineKind.NOTE, body=body, is_public=False)
+    entry = _timeline(ticket, actor, TimelineKind.NOTE, body=body, is_public=False, data=data)
     _save(ticket, [])
     _audit(actor, "ticket.noted", ticket, None, {"entry_id": entry.pk, "length": len(body)})
     announce(ticket.pk, "noted", {"entry_id": entry.pk})
@@ -733,6 +772,18 @@ def rate_resolution(*, actor: Actor, ticket: Ticket, score: int, comment: str = 
     scope = scope_for(actor)
     if actor.user is None or scope.requester_id != ticket.requester_id:
         raise PermissionDenied("Only the requester of a ticket may rate its resolution.")
+    return _rate(actor, ticket, score, comment)
+
+
+@transaction.atomic
+def rate_resolution_by_link(*, actor: Actor, token: str, score: int, comment: str = "") -> SatisfactionRating:
+    """The requester rates through the signed link of their resolution mail, without a login:
+    the link proves who they are (satisfaction.py), so a forged or expired one writes nothing."""
+    ticket = satisfaction.ticket_for_link(token)
+    return _rate(actor, ticket, score, comment)
+
+
+def _rate(actor: Actor, ticket: Ticket, score: int, comment: str) -> SatisfactionRating:
     if ticket.status not in (TicketStatus.RESOLVED, TicketStatus.CLOSED):
         raise DomainError("A ticket can be rated once it is resolved.")
     if score not in range(1, 6):
@@ -894,3 +945,85 @@ def import_ticket(*, actor: Actor, record: HistoricTicket) -> Ticket | None:
     _timeline(ticket, actor, TimelineKind.EVENT, event="imported", data={"source": record.source})
     _audit(actor, "ticket.imported", ticket, None, {**_snapshot(ticket), "number": ticket.number})
     return ticket
+
+
+@transaction.atomic
+def add_participants(*, actor: Actor, ticket: Ticket, people: Iterable[tuple[str, str]]) -> list[TicketParticipant]:
+    """Copy people (display name, e-mail) on a ticket: they get its public mail and may reply to it.
+
+    The requester and addresses already taking part are skipped; returns those added.
+    """
+    requester_email = (ticket.requester.email or "").lower()
+    known = set(TicketParticipant.objects.filter(ticket=ticket).values_list("email", flat=True))
+    added: list[TicketParticipant] = []
+    for name, email in people:
+        email = email.strip().lower()
+        if not email or "@" not in email or email == requester_email or email in known or len(email) > 254:
+            continue
+        known.add(email)
+        added.append(
+            TicketParticipant.objects.create(
+                organisation_id=ticket.organisation_id, ticket=ticket, email=email, name=name.strip()[:200]
+            )
+        )
+    if added:
+        emails = [person.email for person in added]
+        _timeline(ticket, actor, TimelineKind.EVENT, event="participants_added", data={"emails": emails})
+        _audit(actor, "ticket.participants_added", ticket, None, {"emails": emails})
+    return added
+
+
+@transaction.atomic
+def merge_tickets(*, actor: Actor, duplicate: Ticket, survivor: Ticket) -> Ticket:
+    """Fold a requester's duplicate ticket into the one that stays: its timeline, attachments and
+    participants move over, and the duplicate is cancelled as a duplicate, pointing at the survivor."""
+    _require_agent_side(actor, "merge tickets")
+    if duplicate.pk == survivor.pk:
+        raise DomainError("A ticket cannot be merged into itself.")
+    # Lock both in a fixed order, so two merges of the same pair cannot deadlock.
+    first, second = sorted([duplicate, survivor], key=lambda t: t.pk)
+    locked = {t.pk: _lock(actor, t, None) for t in (first, second)}
+    duplicate, survivor = locked[duplicate.pk], locked[survivor.pk]
+    if duplicate.requester_id != survivor.requester_id:
+        raise DomainError("Only tickets of the same requester can be merged.")
+    for ticket in (duplicate, survivor):
+        if ticket.status in workflow.TERMINAL:
+            raise DomainError(f"Ticket {ticket.number} is {ticket.get_status_display()}; it cannot be merged.")
+    moved = TimelineEntry.objects.filter(ticket=duplicate).update(ticket=survivor)
+    Attachment.objects.filter(ticket=duplicate).update(ticket=survivor)
+    known = set(TicketParticipant.objects.filter(ticket=survivor).values_list("email", flat=True))
+    TicketParticipant.objects.filter(ticket=duplicate, email__in=known).delete()
+    TicketParticipant.objects.filter(ticket=duplicate).update(ticket=survivor)
+    _timeline(
+        survivor,
+        actor,
+        TimelineKind.EVENT,
+        event="merged",
+        is_public=True,
+        data={"duplicate": duplicate.number, "entries_moved": moved},
+        body=f"{duplicate.number} ({duplicate.title}) was merged into this ticket.",
+    )
+    _save(survivor, [])
+    before = _snapshot(duplicate)
+    now = clock.now()
+    duplicate.status, duplicate.resolution_code, duplicate.closed_at = (
+        TicketStatus.CANCELLED,
+        ResolutionCode.DUPLICATE,
+        now,
+    )
+    duplicate.merged_into = survivor
+    _history(duplicate, actor, "status", before["status"], TicketStatus.CANCELLED)
+    _timeline(
+        duplicate,
+        actor,
+        TimelineKind.EVENT,
+        event="merged_into",
+        is_public=True,
+        data={"into": survivor.number, "old": before["status"], "new": TicketStatus.CANCELLED},
+    )
+    _save(duplicate, ["status", "resolution_code", "closed_at", "merged_into"])
+    _audit(actor, "ticket.merged", survivor, None, {"duplicate": duplicate.number, "entries_moved": moved})
+    _audit(actor, "ticket.merged_into", duplicate, before, {**_snapshot(duplicate), "merged_into": survivor.number})
+    announce(duplicate.pk, "merged_into", {"into": survivor.pk})
+    announce(survivor.pk, "merged", {"duplicate": duplicate.pk})
+    return survivor

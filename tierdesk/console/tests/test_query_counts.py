@@ -22,6 +22,12 @@ COUNTS_QUERIES = 5
 # the choices of the inline forms (categories, groups, assignees, whether a vendor serves the client, whether
 # the provider has a tracker).
 TICKET_QUERIES = 19
+# The problems card (tierdesk.problems): the linked problems, the known errors applied, and the
+# provider's active known errors that suggestions are scored against (one query however many).
+TICKET_QUERIES += 3
+# The major-incident card (tierdesk.major_incidents): is it one, is it under one, the open ones to
+# attach it to, and the groups that may own a declaration.
+TICKET_QUERIES += 4
 
 
 def _client(world: World) -> Client:
