@@ -62,7 +62,10 @@ def _require_agent(actor: Actor, what: str) -> None:
 def declare(*, actor: Actor, ticket: Ticket, owner_group: SupportGroup, how: str = "") -> MajorIncident:
     """Make an open incident the major incident of an outage, owned by `owner_group` (the NOC)."""
     _require_agent(actor, "declare major incidents")
-    ticket = Ticket.objects.select_for_update().select_related("organisation", "affected_item").get(pk=ticket.pk)
+    # Lock the ticket row only: the item is an outer join, which PostgreSQL will not lock.
+    ticket = (
+        Ticket.objects.select_for_update(of=("self",)).select_related("organisation", "affected_item").get(pk=ticket.pk)
+    )
     if actor.user is not None and not Ticket.objects.visible_to(actor).filter(pk=ticket.pk).exists():
         raise NotFound("No such ticket, or you may not see it.")
     if ticket.status in workflow.TERMINAL or ticket.status == TicketStatus.RESOLVED:
