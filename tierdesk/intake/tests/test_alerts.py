@@ -850,4 +850,3 @@ def test_a_small_alert_storm_opens_exactly_one_incident_per_fingerprint(world: W
     """The same storm, smaller, on every backend: SQLite serialises writers (BEGIN IMMEDIATE)."""
     source, _ = storm(world, deliveries=160, fingerprints=10, senders=8)
     assert_one_incident_per_fingerprint(source, 160, 10)
-
