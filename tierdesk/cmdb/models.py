@@ -22,6 +22,12 @@ class ServiceQuerySet(models.QuerySet["BusinessService"]):
         )
 
 
+class ItemQuerySet(models.QuerySet["ConfigurationItem"]):
+    def within(self, organisation_ids: Any) -> ItemQuerySet:
+        """Active items of these organisations (callers pass what scope_for(actor) allows)."""
+        return self.filter(organisation_id__in=list(organisation_ids), is_active=True)
+
+
 class BusinessService(TenantModel):
     """Something the business uses and names ("E-mail", "EHR", "Site network: Main campus")."""
 
@@ -71,6 +77,8 @@ class ConfigurationItem(TenantModel):
         "an alert's host, instance or hostname.",
     )
     is_active = models.BooleanField(default=True)
+
+    objects = ItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["name"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -26,12 +25,12 @@ def _visible_sites(actor: Actor) -> Any:
 
 def _visible_services(actor: Actor) -> Any:
     orgs = scope_for(actor).member_organisation_ids
-    return BusinessService.objects.filter(Q(organisation_id__in=orgs) | Q(serves__in=orgs), is_active=True).distinct()
+    return BusinessService.objects.used_by(orgs)
 
 
 def _visible_items(actor: Actor) -> Any:
     orgs = scope_for(actor).member_organisation_ids
-    return ConfigurationItem.objects.filter(organisation_id__in=orgs, is_active=True)
+    return ConfigurationItem.objects.within(orgs)
 
 
 def _agents(actor: Actor) -> Any:
