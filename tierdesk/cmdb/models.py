@@ -21,6 +21,11 @@ class ServiceQuerySet(models.QuerySet["BusinessService"]):
             .distinct()
         )
 
+    def used_by(self, organisation_ids: Any) -> ServiceQuerySet:
+        """Active services of these organisations or shared with them (callers pass what scope_for allows)."""
+        ids = list(organisation_ids)
+        return self.filter(models.Q(organisation_id__in=ids) | models.Q(serves__in=ids), is_active=True).distinct()
+
 
 class ItemQuerySet(models.QuerySet["ConfigurationItem"]):
     def within(self, organisation_ids: Any) -> ItemQuerySet:
