@@ -77,9 +77,11 @@ INSTALLED_APPS = [
     "tierdesk.sla",
     "tierdesk.routing",
     "tierdesk.problems",
+    "tierdesk.knowledge",
     "tierdesk.notifications",
     "tierdesk.major_incidents",
     "tierdesk.intake",
+    "tierdesk.selfservice",
     "tierdesk.reporting",
 ]
 

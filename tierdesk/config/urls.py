@@ -41,6 +41,8 @@ urlpatterns = [
     path("portal/", include("tierdesk.portal.urls")),
     path("reports/", include("tierdesk.reporting.urls")),
     path("notifications/", include("tierdesk.notifications.urls")),
+    path("kb/", include("tierdesk.knowledge.urls")),
+    path("selfservice/", include("tierdesk.selfservice.urls")),
     # Signed webhooks from engineering trackers: no login, outside the API and its tenant walk.
     path("hooks/", include("tierdesk.intake.urls")),
     path("admin/", admin.site.urls),

@@ -1,0 +1,7 @@
+from django.apps import AppConfig
+
+
+class SelfServiceConfig(AppConfig):
+    name = "tierdesk.selfservice"
+    label = "selfservice"
+    verbose_name = "Self-service and chat"
