@@ -1,10 +1,17 @@
+from typing import Any
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.http import HttpRequest
 
+from tierdesk.accounts.directory import check_connection_settings
 from tierdesk.accounts.models import (
     AgentProfile,
     ApiToken,
+    DirectoryConnection,
     GroupMembership,
+    PasswordResetChallenge,
     Requester,
     Skill,
     SupportGroup,
@@ -12,6 +19,8 @@ from tierdesk.accounts.models import (
     User,
 )
 from tierdesk.audit.admin_mixins import AuditedModelAdmin
+from tierdesk.core import secrets
+from tierdesk.core.errors import DomainError
 
 
 class AgentProfileInline(admin.StackedInline):
@@ -86,3 +95,101 @@ class TrainingRecordAdmin(AuditedModelAdmin):
     list_filter = ("regime",)
     search_fields = ("agent__email", "reference")
     list_select_related = ("agent",)
+
+
+# --- Tier 0 password reset: clients' directories and the resets asked of them -------------------
+
+
+class DirectoryConnectionForm(forms.ModelForm):
+    bind_password = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="The service account's password. Stored encrypted; leave empty to keep the stored one.",
+    )
+
+    class Meta:
+        model = DirectoryConnection
+        fields = (
+            "organisation",
+            "name",
+            "kind",
+            "is_enabled",
+            "server_url",
+            "start_tls",
+            "bind_dn",
+            "base_dn",
+            "user_filter",
+        )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        try:
+            check_connection_settings(
+                server_url=str(data.get("server_url") or ""),
+                start_tls=bool(data.get("start_tls")),
+                kind=str(data.get("kind") or ""),
+                user_filter=str(data.get("user_filter") or ""),
+            )
+        except DomainError as exc:
+            raise forms.ValidationError(exc.detail) from exc
+        if not self.instance.pk and not data.get("bind_password"):
+            self.add_error("bind_password", "A new directory needs the service account's password.")
+        return data
+
+    @property
+    def changed_data(self) -> list[str]:
+        # An empty password field means "keep it", not "changed to nothing".
+        return [name for name in super().changed_data if name != "bind_password" or self.data.get(name)]
+
+
+@admin.register(DirectoryConnection)
+class DirectoryConnectionAdmin(AuditedModelAdmin):
+    form = DirectoryConnectionForm
+    redacted_fields = ("bind_password",)
+    list_display = ("name", "organisation", "kind", "server_url", "is_enabled")
+    list_filter = ("kind", "is_enabled")
+    list_select_related = ("organisation",)
+    search_fields = ("name", "server_url", "organisation__name")
+    fieldsets = (
+        (None, {"fields": ("organisation", "name", "kind", "is_enabled")}),
+        ("Server", {"fields": ("server_url", "start_tls", "bind_dn", "bind_password")}),
+        ("People", {"fields": ("base_dn", "user_filter")}),
+    )
+
+    def save_model(self, request: HttpRequest, obj: Any, form: forms.ModelForm, change: bool) -> None:
+        password = form.cleaned_data.get("bind_password")
+        if password:
+            obj.bind_password_encrypted = secrets.encrypt(password)
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(PasswordResetChallenge)
+class PasswordResetChallengeAdmin(admin.ModelAdmin):
+    """What was asked and how it ended. Read-only: only the requester's code moves a reset on."""
+
+    list_display = ("created_at", "user", "organisation", "directory", "status", "attempts", "ip", "completed_at")
+    list_filter = ("status",)
+    list_select_related = ("user", "organisation", "directory")
+    search_fields = ("user__email", "ip")
+    date_hierarchy = "created_at"
+    fields = (
+        "created_at",
+        "user",
+        "organisation",
+        "directory",
+        "status",
+        "attempts",
+        "ip",
+        "expires_at",
+        "completed_at",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

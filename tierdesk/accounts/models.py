@@ -221,3 +221,77 @@ class ApiToken(models.Model):
     def is_usable(self) -> bool:
         now = clock.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class DirectoryConnection(TenantModel):
+    """A client organisation's own LDAP directory, where Tier 0 self-service resets passwords.
+
+    The service account's password is stored encrypted (core.secrets) and never shown again.
+    An MSP's clients each have their own directory; at most one per organisation is enabled.
+    """
+
+    class Kind(models.TextChoices):
+        OPENLDAP = "openldap", "OpenLDAP (RFC 3062 Password Modify)"
+        ACTIVE_DIRECTORY = "active_directory", "Active Directory (unicodePwd, needs TLS)"
+
+    name = models.CharField(max_length=120)
+    server_url = models.CharField(
+        max_length=300, help_text="ldaps://host:636, or ldap://host:389 with STARTTLS (plain ldap:// on loopback only)."
+    )
+    start_tls = models.BooleanField(default=False, help_text="Upgrade an ldap:// connection with STARTTLS.")
+    bind_dn = models.CharField(max_length=500, help_text="The service account that may change users' passwords.")
+    bind_password_encrypted = models.TextField(blank=True, editable=False)
+    base_dn = models.CharField(max_length=500, help_text="Where people are searched, e.g. ou=people,dc=example,dc=org.")
+    user_filter = models.CharField(
+        max_length=500,
+        default="(mail={email})",
+        help_text="LDAP filter finding one person; {email} and {username} (the e-mail's local part) are escaped.",
+    )
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.OPENLDAP)
+    is_enabled = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation"], condition=models.Q(is_enabled=True), name="directory_one_enabled_per_org"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.server_url})"
+
+
+class PasswordResetChallenge(TenantModel):
+    """One self-service password reset: a one-time code mailed to the user, proved within ten minutes.
+
+    Only an HMAC of the code is stored (keyed with SECRET_KEY, so a database dump alone cannot be
+    brute-forced over the million codes).
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Waiting for the code"
+        CHANGING = "changing", "Changing the password in the directory"
+        COMPLETED = "completed", "Password changed"
+        LOCKED = "locked", "Locked after too many wrong codes"
+        EXPIRED = "expired", "Expired"
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="password_reset_challenges")
+    directory = models.ForeignKey(DirectoryConnection, on_delete=models.CASCADE, related_name="challenges")
+    code_hash = models.CharField(max_length=64, editable=False)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["organisation", "user", "created_at"], name="pwreset_org_user_created"),
+            # The per-address limit spans tenants: one source trying many organisations' accounts.
+            models.Index(fields=["ip", "created_at"], name="pwreset_ip_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Password reset for {self.user} ({self.status})"
