@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install run test test-postgres check lint typecheck migrations-check schema schema-check bench bench-sla bench-routing bench-email bench-alerts bench-major-incidents clean
+.PHONY: install run test test-postgres check lint typecheck migrations-check schema schema-check bench bench-sla bench-routing bench-email bench-alerts bench-major-incidents bench-knowledge clean
 
 $(STAMP): pyproject.toml package.json package-lock.json
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -71,6 +71,9 @@ bench-alerts: install
 
 bench-major-incidents: install
 	BENCH_ONLY=major_incidents $(BIN)/python -m benchmarks
+
+bench-knowledge: install
+	BENCH_ONLY=knowledge $(BIN)/python -m benchmarks
 
 clean:
 	rm -rf $(VENV) var node_modules test-artifacts .pytest_cache .mypy_cache .ruff_cache

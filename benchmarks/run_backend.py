@@ -98,7 +98,7 @@ def main() -> None:
     from django.db import connection
     from rest_framework.test import APIClient
 
-    from benchmarks import alerts, console_pages, email, major_incidents, routing, sla
+    from benchmarks import alerts, console_pages, email, knowledge, major_incidents, routing, sla
     from benchmarks.seed import build_world, seed_tickets
     from tierdesk.audit.models import AuditEvent
     from tierdesk.tickets.models import Ticket, TimelineEntry
@@ -124,6 +124,9 @@ def main() -> None:
         return
     if only == "major_incidents":  # `make bench-major-incidents`: correlation figures alone
         major_incidents.report(world)
+        return
+    if only == "knowledge":  # `make bench-knowledge`: knowledge search relevance and latency alone
+        knowledge.report(world)
         return
     seed_tickets(world, TICKETS)
     _analyze()
@@ -206,6 +209,7 @@ def main() -> None:
     email.report(world)
     alerts.report(world)
     major_incidents.report(world)
+    knowledge.report(world)
     # Last: once its SLA policy exists, every ticket the figures above create would compute clocks too.
     sla.report(world)
     print(f"\n{connection.vendor} done in {time.perf_counter() - started:.0f} s", flush=True)

@@ -294,6 +294,7 @@ SPECTACULAR_SETTINGS = {
         "TicketStatusEnum": "tierdesk.tickets.choices.TicketStatus",
         "ImpactUrgencyEnum": "tierdesk.tickets.choices.Level",
         "ProblemStatusEnum": "tierdesk.problems.choices.ProblemStatus",
+        "ArticleStatusEnum": "tierdesk.knowledge.choices.ArticleStatus",
     },
 }
 

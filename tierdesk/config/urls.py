@@ -7,6 +7,7 @@ from rest_framework.routers import DefaultRouter
 from tierdesk.accounts.api.views import ApiTokenViewSet, PersonViewSet, SupportGroupViewSet
 from tierdesk.accounts.views import home
 from tierdesk.core.api import api_not_found
+from tierdesk.knowledge.api.views import ArticleViewSet, KnowledgeSearchViewSet
 from tierdesk.problems.api.views import KnownErrorViewSet, ProblemViewSet
 from tierdesk.reporting.api.views import ReportViewSet
 from tierdesk.routing.api.views import TicketEscalationViewSet
@@ -29,6 +30,8 @@ router.register("tokens", ApiTokenViewSet, basename="token")
 router.register("reports", ReportViewSet, basename="report")
 router.register("problems", ProblemViewSet, basename="problem")
 router.register("known-errors", KnownErrorViewSet, basename="known-error")
+router.register("kb/articles", ArticleViewSet, basename="kb-article")
+router.register("kb/search", KnowledgeSearchViewSet, basename="kb-search")
 
 api_v1 = ([*router.urls, path("<path:rest>", api_not_found)], "api")
 

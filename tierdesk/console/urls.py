@@ -41,5 +41,10 @@ urlpatterns = [
         views.apply_known_error,
         name="apply_known_error",
     ),
+    path(
+        "tickets/<str:number>/articles/<int:article_id>/insert/",
+        views.insert_article,
+        name="insert_article",
+    ),
     path("problems/", include("tierdesk.problems.urls")),
 ]

@@ -47,6 +47,10 @@ from tierdesk.core.unset import UNSET
 from tierdesk.core.views import agent_required
 from tierdesk.intake.access import access_ticket_email
 from tierdesk.intake.mail.parsing import read_mail
+from tierdesk.knowledge import views as knowledge_views
+from tierdesk.knowledge.access import access_article
+from tierdesk.knowledge.choices import ReadSource
+from tierdesk.knowledge.services import record_article_view
 from tierdesk.problems import services as problems
 from tierdesk.problems import views as problem_views
 from tierdesk.problems.access import access_known_error
@@ -382,6 +386,8 @@ def _ticket_page(request: HttpRequest, actor: Actor, ticket: Ticket, compose_for
             "alert": None,
             # Linked problems, applied and suggested known errors (not in _regions: not refreshed on every change).
             "problems_card": problem_views.ticket_problems(actor, ticket),
+            # Suggested knowledge articles (tierdesk.knowledge): one search, and the audiences of the hits.
+            "articles_card": knowledge_views.ticket_articles(actor, ticket),
         },
     )
 
@@ -604,6 +610,32 @@ def apply_known_error(request: HttpRequest, number: str, known_error_id: int) ->
     }
     regions = render_to_string("console/partials/ticket_regions.html", context, request)
     return HttpResponse(regions + render_to_string("console/partials/ticket_known_errors.html", context, request))
+
+
+@agent_required
+@require_POST
+def insert_article(request: HttpRequest, number: str, article_id: int) -> HttpResponse:
+    """Insert a suggested knowledge article into the reply composer, after whatever the agent had
+    typed (posted along as `body`), and count the article as read from the console."""
+    actor = Actor.from_request(request)
+    ticket = _ticket(actor, number)
+    try:
+        article = access_article(actor, article_id)
+    except NotFound as exc:
+        raise Http404(exc.detail) from exc
+    record_article_view(actor=actor, article=article, source=ReadSource.CONSOLE)
+    text = knowledge_views.reply_text(request, article, ticket)
+    draft = request.POST.get("body", "").strip()
+    compose_form = ComposeForm(initial={"kind": "reply", "body": f"{draft}\n\n{text}" if draft else text})
+    if not request.htmx:  # type: ignore[attr-defined]
+        return _ticket_page(request, actor, ticket, compose_form)
+    context = {
+        "ticket": ticket,
+        "editable": ticket.status not in workflow.TERMINAL,
+        "compose_form": compose_form,
+        "oob": True,
+    }
+    return render(request, "console/partials/ticket_composer.html", context)
 
 
 @agent_required

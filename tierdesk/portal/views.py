@@ -27,6 +27,7 @@ from tierdesk.accounts.scope import scope_for
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor, client_ip
 from tierdesk.core.errors import DomainError, IllegalTransition, NotFound, PayloadTooLarge
+from tierdesk.knowledge.services import record_ticket_submitted
 from tierdesk.portal.forms import CancelForm, RatingForm, ReopenForm, ReplyForm, TicketForm
 from tierdesk.tenancy.services import current_announcements
 from tierdesk.tickets import satisfaction, services, workflow
@@ -162,6 +163,8 @@ def submit(request: HttpRequest, actor: Actor) -> HttpResponseBase:
             except DomainError as exc:
                 form.add_error("attachments" if isinstance(exc, PayloadTooLarge) else None, exc.detail)
             else:
+                # The help session (articles read, searches) ended in a ticket: not deflected.
+                record_ticket_submitted(session_key=request.session.session_key or "", ticket=ticket)
                 messages.success(
                     request, f"Thank you. Your ticket {ticket.number} is with the service desk; we will reply here."
                 )

@@ -173,7 +173,12 @@ def problem_detail(request: HttpRequest, number: str) -> HttpResponse:
         .order_by("-created_at", "-id")
     )
     linked_total = problem.incident_links.count()
-    known_errors = list(problem.known_errors.annotate(applied_count=Count("applications")).order_by("-created_at"))
+    known_errors = list(
+        # With the knowledge article each may be published as (one join, not a query per known error).
+        problem.known_errors.select_related("article")
+        .annotate(applied_count=Count("applications"))
+        .order_by("-created_at")
+    )
     return render(
         request,
         "problems/problem_detail.html",

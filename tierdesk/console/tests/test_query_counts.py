@@ -28,6 +28,9 @@ TICKET_QUERIES += 3
 # The major-incident card (tierdesk.major_incidents): is it one, is it under one, the open ones to
 # attach it to, and the groups that may own a declaration.
 TICKET_QUERIES += 4
+# The suggested articles card (tierdesk.knowledge): the ranked search. When articles match, two more
+# (the matched articles, their audiences): see knowledge/tests/test_views.py.
+TICKET_QUERIES += 1
 
 
 def _client(world: World) -> Client:

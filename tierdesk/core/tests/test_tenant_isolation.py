@@ -37,6 +37,8 @@ from tierdesk.accounts import services as accounts
 from tierdesk.accounts.models import ApiToken, Requester, SupportGroup, User
 from tierdesk.core.actor import Actor
 from tierdesk.core.api import PROBLEM_CONTENT_TYPE, ScopedViewSet, api_not_found
+from tierdesk.knowledge import services as knowledge
+from tierdesk.knowledge.models import Article
 from tierdesk.problems import services as problems
 from tierdesk.problems.models import KnownError, Problem
 from tierdesk.sla import services as sla
@@ -136,6 +138,7 @@ class Hospital:
     clock: SlaClock
     problem: Problem  # Northwind's, with the Hospital's ticket linked
     known_error: KnownError
+    article: Article  # Northwind's knowledge article, written for the Hospital's requesters only
 
 
 # The object a route's lookup points at, by the model its viewset serves. A viewset serving a
@@ -150,6 +153,7 @@ OBJECTS: dict[type[models.Model], Callable[[Hospital], models.Model]] = {
     SlaClock: lambda h: h.clock,
     Problem: lambda h: h.problem,
     KnownError: lambda h: h.known_error,
+    Article: lambda h: h.article,
 }
 
 # Text that only the Hospital's object of that model would put into a response.
@@ -164,6 +168,7 @@ MARKERS: dict[type[models.Model], Callable[[Hospital], str]] = {
     SlaClock: lambda h: '"response_total"',
     Problem: lambda h: h.problem.number,
     KnownError: lambda h: h.known_error.title,
+    Article: lambda h: h.article.slug,
 }
 
 # URL keyword arguments other than the lookup and the format suffix: the Hospital's value.
@@ -184,6 +189,7 @@ BODIES: dict[tuple[str, str], Callable[[Hospital], tuple[dict[str, Any], str]]] 
     ("ticket-timeline", "POST"): lambda h: ({"kind": "reply", "body": "Hijacked"}, "json"),
     ("ticket-attachments", "POST"): lambda h: ({"file": _upload(), "is_public": True}, "multipart"),
     ("person-detail", "PATCH"): lambda h: ({"name": "Hijacked"}, "json"),
+    ("kb-article-detail", "PATCH"): lambda h: ({"title": "Hijacked"}, "json"),
     ("ticket-routing-vendor-escalation", "POST"): lambda h: (
         {"vendor": h.support_group.pk, "message": "Hijacked", "version": h.ticket.version},
         "json",
@@ -234,8 +240,17 @@ def hospital(world: World) -> Hospital:
     known_error = problems.record_known_error(
         actor=agent, problem=problem, title="Ventilator alarm on power dips", symptoms="Alarm", workaround="Reset"
     )
+    article = knowledge.create_article(
+        actor=agent,
+        organisation=world.provider,
+        title="Ventilator alarm checklist",
+        body="Check the power supply first.",
+        audience=[world.client],
+    )
     ticket.refresh_from_db()
-    return Hospital(world.client, site, requester, ticket, entry, attachment, group, token, clock, problem, known_error)
+    return Hospital(
+        world.client, site, requester, ticket, entry, attachment, group, token, clock, problem, known_error, article
+    )
 
 
 @pytest.fixture
@@ -245,13 +260,14 @@ def outsiders(world: World) -> list[Outsider]:
     return [
         Outsider("Bank requester", world.other_requester_user, f.open_ticket(bank_requester)),
         Outsider("Rival MSP supervisor", world.other_provider_agent, f.open_ticket(rival_requester)),
-        # Same organisation, other requester's records: the organisation and its sites are
-        # hers to see; tickets, people, tokens and support groups of others are not.
+        # Same organisation, other requester's records: the organisation, its sites and the
+        # articles written for it are hers to see; tickets, people, tokens and support groups
+        # of others are not.
         Outsider(
             "Hospital requester (Rita)",
             world.requester_user,
             f.open_ticket(world.requester),
-            sees=frozenset({Organisation, Site}),
+            sees=frozenset({Organisation, Site, Article}),
         ),
     ]
 
@@ -303,6 +319,8 @@ def _list_items(client: APIClient, url: str) -> tuple[int, list[dict[str, Any]]]
         body = response.json()
         if isinstance(body, list):
             return 200, items + body
+        if "results" not in body:  # a report: one document, checked whole
+            return 200, [*items, body]
         items += body["results"]
         next_url = body.get("next")
     return 200, items
