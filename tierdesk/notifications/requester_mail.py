@@ -147,6 +147,8 @@ def mail_agent_reply(*, entry_id: int) -> OutboxMessage | None:
     )
     if entry is None or entry.author is None or not entry.author.is_agent_side:
         return None
+    if isinstance(entry.data, dict) and entry.data.get("chat"):
+        return None  # a line of a live chat (selfservice): the requester read it as it was written
     ticket = _ticket(entry.ticket_id)
     if ticket is None or entry.author_id == ticket.requester.user_id:
         return None

@@ -22,6 +22,14 @@ _EVENT_LABELS = {
     "problem_unlinked": "unlinked it from a problem",
     "known_error_applied": "applied a known error",
     "acknowledgement_suppressed": "held back the acknowledgement (too many to this address this hour)",
+    "asked_for_a_person": "asked for a person in the chat",
+    "joined_the_chat": "joined the chat",
+    "left_the_chat": "left the chat",
+    "ended_the_chat": "ended the chat",
+    "chat_closed": "closed the chat",
+    "chat_notice": "posted in the chat",
+    "approval_requested": "asked for approval",
+    "approval_granted": "approved the request",
 }
 
 

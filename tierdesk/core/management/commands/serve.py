@@ -42,7 +42,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
-        parser.add_argument("--threads", type=int, default=8)
+        # 32, not waitress's 8: every open portal chat holds one thread with its event stream (for at
+        # most ~25 s before the browser reconnects), so a few chats must not starve page requests.
+        parser.add_argument("--threads", type=int, default=32)
         parser.add_argument("--no-migrate", action="store_true", help="Do not apply migrations first.")
         parser.add_argument(
             "--sweep-every", type=float, default=60.0, help="Seconds between in-process SLA sweeps (0: none)."
