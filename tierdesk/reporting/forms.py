@@ -59,3 +59,15 @@ class TierMetricsForm(ReportFilterForm):
         if start and end and end < start:
             raise forms.ValidationError("The period ends before it starts.")
         return data
+
+
+class Tier0MetricsForm(ReportFilterForm):
+    date_from = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="From")
+    date_until = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Until")
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = data.get("date_from"), data.get("date_until")
+        if start and end and end < start:
+            raise forms.ValidationError("The period ends before it starts.")
+        return data

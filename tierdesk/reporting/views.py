@@ -1,4 +1,4 @@
-"""Report pages for agents: SLA compliance as a table and as a CSV download; tier metrics."""
+"""Report pages for agents: SLA compliance as a table and as a CSV download; tier metrics; Tier 0."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ from django.views.decorators.http import require_GET
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.core.views import agent_required
-from tierdesk.reporting.forms import ComplianceForm, TierMetricsForm
+from tierdesk.reporting.forms import ComplianceForm, Tier0MetricsForm, TierMetricsForm
 from tierdesk.reporting.sla_compliance import DEFAULT_GROUPING, DIMENSIONS, ComplianceRow, as_csv, sla_compliance
+from tierdesk.reporting.tier0_metrics import tier0_metrics
 from tierdesk.reporting.tier_metrics import tier_metrics
 
 
@@ -77,3 +78,21 @@ def tier_report(request: HttpRequest) -> HttpResponse:
             organisation_id=organisation.pk if organisation else None,
         )
     return render(request, "reporting/tiers.html", {"nav": "reports", "form": form, "metrics": metrics})
+
+
+@agent_required
+@require_GET
+def tier0_report(request: HttpRequest) -> HttpResponse:
+    actor = Actor.from_request(request)
+    form = Tier0MetricsForm(request.GET or None, actor=actor)
+    metrics = None
+    if not request.GET or form.is_valid():
+        data: dict[str, Any] = form.cleaned_data if request.GET else {}
+        organisation = data.get("organisation")
+        metrics = tier0_metrics(
+            actor,
+            date_from=data.get("date_from"),
+            date_until=data.get("date_until"),
+            organisation_id=organisation.pk if organisation else None,
+        )
+    return render(request, "reporting/tier0.html", {"nav": "reports", "form": form, "metrics": metrics})

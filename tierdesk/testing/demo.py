@@ -26,6 +26,7 @@ from tierdesk.sla.models import SlaPolicy
 from tierdesk.tenancy import services as tenancy
 from tierdesk.tenancy.choices import OrganisationKind
 from tierdesk.tenancy.models import Organisation, Site
+from tierdesk.testing.demo_selfservice import self_service
 from tierdesk.tickets import services as tickets
 from tierdesk.tickets.choices import Channel, Level, ResolutionCode, TicketStatus, TicketType
 from tierdesk.tickets.models import Category, Ticket
@@ -370,6 +371,7 @@ def _build(progress: Callable[[str], None], ticket_count: int) -> DemoResult:
     _routing(system, provider, groups, categories)
     progress("routing rules, routing table and HIPAA training set")
     _operations(system, provider, groups, progress)
+    self_service(system, provider, groups, progress)
     return DemoResult(created=True, logins=logins(), tickets=ticket_count)
 
 

@@ -16,6 +16,7 @@ from tierdesk.core.actor import Actor
 from tierdesk.core.api import PROBLEM, ScopedPrimaryKeyField, ScopedViewSet, StrictInputSerializer
 from tierdesk.core.errors import DomainError
 from tierdesk.reporting.sla_compliance import DIMENSIONS, parse_grouping, sla_compliance
+from tierdesk.reporting.tier0_metrics import tier0_metrics
 from tierdesk.reporting.tier_metrics import tier_metrics
 from tierdesk.sla.models import SlaClock
 from tierdesk.tenancy.models import Organisation
@@ -93,6 +94,59 @@ class TierMetricsSerializer(serializers.Serializer):
     results = TierRowSerializer(many=True, source="tiers", help_text="One row per tier, 1 to 4.")
 
 
+class Tier0MetricsQuery(StrictInputSerializer):
+    date_from = serializers.DateField(required=False, allow_null=True, default=None)
+    date_until = serializers.DateField(required=False, allow_null=True, default=None)
+    organisation = ScopedPrimaryKeyField(
+        model=Organisation,
+        scoped=lambda a: Organisation.objects.within(scope_for(a).organisation_ids),
+        required=False,
+        allow_null=True,
+        default=None,
+    )
+
+
+class Tier0ArticleSerializer(serializers.Serializer):
+    article_id = serializers.IntegerField()
+    slug = serializers.CharField()
+    title = serializers.CharField()
+    views = serializers.IntegerField()
+    helpful = serializers.IntegerField()
+    unhelpful = serializers.IntegerField()
+    helpful_percent = serializers.FloatField(allow_null=True)
+    resolutions = serializers.IntegerField(help_text="Tier 0 interactions this article resolved.")
+
+
+class UnansweredSearchSerializer(serializers.Serializer):
+    query = serializers.CharField()
+    searches = serializers.IntegerField()
+    last_searched_at = serializers.DateTimeField()
+
+
+class AutomationFigureSerializer(serializers.Serializer):
+    automation = serializers.CharField()
+    resolutions = serializers.IntegerField()
+
+
+class Tier0MetricsSerializer(serializers.Serializer):
+    contacts = serializers.IntegerField(help_text="Self-service resolutions plus tickets opened through any channel.")
+    self_service = serializers.IntegerField()
+    tier0_percent = serializers.FloatField(allow_null=True, help_text="Self-service resolutions over all contacts.")
+    handed_to_person = serializers.IntegerField()
+    abandoned = serializers.IntegerField()
+    tickets_opened = serializers.IntegerField()
+    help_sessions = serializers.IntegerField(help_text="Portal sessions that viewed at least one article.")
+    deflected_sessions = serializers.IntegerField(help_text="Of those, sessions that did not submit a ticket.")
+    deflection_percent = serializers.FloatField(allow_null=True)
+    searches = serializers.IntegerField()
+    searches_without_result = serializers.IntegerField()
+    no_result_percent = serializers.FloatField(allow_null=True)
+    automations = AutomationFigureSerializer(many=True)
+    most_used = Tier0ArticleSerializer(many=True)
+    least_helpful = Tier0ArticleSerializer(many=True)
+    unanswered_searches = UnansweredSearchSerializer(many=True)
+
+
 class ReportViewSet(ScopedViewSet):
     queryset = SlaClock.objects.none()
 
@@ -138,3 +192,22 @@ class ReportViewSet(ScopedViewSet):
             organisation_id=organisation.pk if organisation else None,
         )
         return Response(TierMetricsSerializer(metrics).data)
+
+    @extend_schema(
+        summary="Tier 0: self-service resolution share, article deflection, most used and least helpful articles",
+        parameters=[Tier0MetricsQuery],
+        responses={200: Tier0MetricsSerializer, 400: PROBLEM},
+    )
+    @action(detail=False, methods=["get"], url_path="tier0-metrics")
+    def tier0_metrics(self, request: Request) -> Response:
+        query = Tier0MetricsQuery(data=request.query_params.dict(), context={"actor": self.actor})
+        query.is_valid(raise_exception=True)
+        params = query.validated_data
+        organisation = params["organisation"]
+        metrics = tier0_metrics(
+            self.actor,
+            date_from=params["date_from"],
+            date_until=params["date_until"],
+            organisation_id=organisation.pk if organisation else None,
+        )
+        return Response(Tier0MetricsSerializer(metrics).data)
