@@ -24,10 +24,30 @@ class ReportFilterForm(forms.Form):
         widget=forms.Select(attrs={"class": "form-select form-select-sm"}),
     )
 
+    # The names of the report's period fields (start, end), checked in order by clean().
+    period: tuple[str, str] = ("", "")
+
     def __init__(self, *args: Any, actor: Actor, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         visible = Organisation.objects.within(scope_for(actor).organisation_ids).filter(provider__isnull=False)
         self.fields["organisation"].queryset = visible.order_by("name")  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        start, end = (data.get(name) for name in self.period)
+        if start and end and end < start:
+            raise forms.ValidationError("The period ends before it starts.")
+        return data
+
+    def as_arguments(self) -> dict[str, Any]:
+        """The cleaned filters as the report function's keyword arguments (all unset when unbound)."""
+        data: dict[str, Any] = dict(self.cleaned_data) if self.is_bound else {}
+        organisation = data.pop("organisation", None)
+        return {
+            **{name: data.get(name) for name in self.period},
+            **data,
+            "organisation_id": getattr(organisation, "pk", None),
+        }
 
 
 class ComplianceForm(ReportFilterForm):
@@ -39,12 +59,10 @@ class ComplianceForm(ReportFilterForm):
     )
     opened_from = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Opened from")
     opened_until = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Opened until")
+    period = ("opened_from", "opened_until")
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("opened_from"), data.get("opened_until")
-        if start and end and end < start:
-            raise forms.ValidationError("The period ends before it starts.")
+        data = super().clean()
         data["group_by"] = tuple(data.get("group_by") or DEFAULT_GROUPING)
         return data
 
@@ -52,22 +70,10 @@ class ComplianceForm(ReportFilterForm):
 class TierMetricsForm(ReportFilterForm):
     resolved_from = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Resolved from")
     resolved_until = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Resolved until")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("resolved_from"), data.get("resolved_until")
-        if start and end and end < start:
-            raise forms.ValidationError("The period ends before it starts.")
-        return data
+    period = ("resolved_from", "resolved_until")
 
 
 class Tier0MetricsForm(ReportFilterForm):
     date_from = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="From")
     date_until = forms.DateField(required=False, widget=forms.DateInput(attrs=DATE), label="Until")
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean() or {}
-        start, end = data.get("date_from"), data.get("date_until")
-        if start and end and end < start:
-            raise forms.ValidationError("The period ends before it starts.")
-        return data
+    period = ("date_from", "date_until")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
@@ -11,7 +12,7 @@ from django.views.decorators.http import require_GET
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor
 from tierdesk.core.views import agent_required
-from tierdesk.reporting.forms import ComplianceForm, Tier0MetricsForm, TierMetricsForm
+from tierdesk.reporting.forms import ComplianceForm, ReportFilterForm, Tier0MetricsForm, TierMetricsForm
 from tierdesk.reporting.sla_compliance import DEFAULT_GROUPING, DIMENSIONS, ComplianceRow, as_csv, sla_compliance
 from tierdesk.reporting.tier0_metrics import tier0_metrics
 from tierdesk.reporting.tier_metrics import tier_metrics
@@ -22,16 +23,9 @@ def _report(request: HttpRequest) -> tuple[ComplianceForm, list[ComplianceRow], 
     form = ComplianceForm(request.GET or None, actor=actor, initial={"group_by": list(DEFAULT_GROUPING)})
     if request.GET and not form.is_valid():
         return form, [], DEFAULT_GROUPING
-    data: dict[str, Any] = form.cleaned_data if request.GET else {"group_by": DEFAULT_GROUPING}
-    organisation = data.get("organisation")
-    rows = sla_compliance(
-        actor,
-        grouping=data["group_by"],
-        opened_from=data.get("opened_from"),
-        opened_until=data.get("opened_until"),
-        organisation_id=organisation.pk if organisation else None,
-    )
-    return form, rows, data["group_by"]
+    filters = form.as_arguments()
+    grouping = filters.pop("group_by", None) or DEFAULT_GROUPING
+    return form, sla_compliance(actor, grouping=grouping, **filters), grouping
 
 
 @agent_required
@@ -62,37 +56,23 @@ def sla_report_csv(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def _metrics_page(
+    request: HttpRequest, form_class: type[ReportFilterForm], compute: Callable[..., Any], template: str
+) -> HttpResponse:
+    """A report page with filters: figures for the filters given (all of them when none are)."""
+    actor = Actor.from_request(request)
+    form = form_class(request.GET or None, actor=actor)
+    metrics = compute(actor, **form.as_arguments()) if not request.GET or form.is_valid() else None
+    return render(request, template, {"nav": "reports", "form": form, "metrics": metrics})
+
+
 @agent_required
 @require_GET
 def tier_report(request: HttpRequest) -> HttpResponse:
-    actor = Actor.from_request(request)
-    form = TierMetricsForm(request.GET or None, actor=actor)
-    metrics = None
-    if not request.GET or form.is_valid():
-        data: dict[str, Any] = form.cleaned_data if request.GET else {}
-        organisation = data.get("organisation")
-        metrics = tier_metrics(
-            actor,
-            resolved_from=data.get("resolved_from"),
-            resolved_until=data.get("resolved_until"),
-            organisation_id=organisation.pk if organisation else None,
-        )
-    return render(request, "reporting/tiers.html", {"nav": "reports", "form": form, "metrics": metrics})
+    return _metrics_page(request, TierMetricsForm, tier_metrics, "reporting/tiers.html")
 
 
 @agent_required
 @require_GET
 def tier0_report(request: HttpRequest) -> HttpResponse:
-    actor = Actor.from_request(request)
-    form = Tier0MetricsForm(request.GET or None, actor=actor)
-    metrics = None
-    if not request.GET or form.is_valid():
-        data: dict[str, Any] = form.cleaned_data if request.GET else {}
-        organisation = data.get("organisation")
-        metrics = tier0_metrics(
-            actor,
-            date_from=data.get("date_from"),
-            date_until=data.get("date_until"),
-            organisation_id=organisation.pk if organisation else None,
-        )
-    return render(request, "reporting/tier0.html", {"nav": "reports", "form": form, "metrics": metrics})
+    return _metrics_page(request, Tier0MetricsForm, tier0_metrics, "reporting/tier0.html")

@@ -22,12 +22,9 @@ from tierdesk.sla.models import SlaClock
 from tierdesk.tenancy.models import Organisation
 
 
-class ComplianceQuery(StrictInputSerializer):
-    group_by = serializers.CharField(
-        required=False, default="", help_text=f"Comma-separated, any of: {', '.join(DIMENSIONS)}."
-    )
-    opened_from = serializers.DateField(required=False, allow_null=True, default=None)
-    opened_until = serializers.DateField(required=False, allow_null=True, default=None)
+class ReportQuery(StrictInputSerializer):
+    """Every report's filter: one of the organisations the caller sees in full."""
+
     organisation = ScopedPrimaryKeyField(
         model=Organisation,
         scoped=lambda a: Organisation.objects.within(scope_for(a).organisation_ids),
@@ -35,6 +32,20 @@ class ComplianceQuery(StrictInputSerializer):
         allow_null=True,
         default=None,
     )
+
+    def as_arguments(self) -> dict[str, Any]:
+        """The validated filters as the report function's keyword arguments."""
+        params = dict(self.validated_data)
+        organisation = params.pop("organisation")
+        return {**params, "organisation_id": organisation.pk if organisation else None}
+
+
+class ComplianceQuery(ReportQuery):
+    group_by = serializers.CharField(
+        required=False, default="", help_text=f"Comma-separated, any of: {', '.join(DIMENSIONS)}."
+    )
+    opened_from = serializers.DateField(required=False, allow_null=True, default=None)
+    opened_until = serializers.DateField(required=False, allow_null=True, default=None)
 
     def validate_group_by(self, value: str) -> tuple[str, ...]:
         try:
@@ -61,16 +72,9 @@ class ComplianceReportSerializer(serializers.Serializer):
     results = ComplianceRowSerializer(many=True)
 
 
-class TierMetricsQuery(StrictInputSerializer):
+class TierMetricsQuery(ReportQuery):
     resolved_from = serializers.DateField(required=False, allow_null=True, default=None)
     resolved_until = serializers.DateField(required=False, allow_null=True, default=None)
-    organisation = ScopedPrimaryKeyField(
-        model=Organisation,
-        scoped=lambda a: Organisation.objects.within(scope_for(a).organisation_ids),
-        required=False,
-        allow_null=True,
-        default=None,
-    )
 
 
 class TierRowSerializer(serializers.Serializer):
@@ -94,16 +98,9 @@ class TierMetricsSerializer(serializers.Serializer):
     results = TierRowSerializer(many=True, source="tiers", help_text="One row per tier, 1 to 4.")
 
 
-class Tier0MetricsQuery(StrictInputSerializer):
+class Tier0MetricsQuery(ReportQuery):
     date_from = serializers.DateField(required=False, allow_null=True, default=None)
     date_until = serializers.DateField(required=False, allow_null=True, default=None)
-    organisation = ScopedPrimaryKeyField(
-        model=Organisation,
-        scoped=lambda a: Organisation.objects.within(scope_for(a).organisation_ids),
-        required=False,
-        allow_null=True,
-        default=None,
-    )
 
 
 class Tier0ArticleSerializer(serializers.Serializer):
@@ -153,6 +150,11 @@ class ReportViewSet(ScopedViewSet):
     def scoped_queryset(self, actor: Actor) -> QuerySet[Any]:
         return SlaClock.objects.visible_to(actor)
 
+    def _filters(self, query_class: type[ReportQuery]) -> dict[str, Any]:
+        query = query_class(data=self.request.query_params.dict(), context={"actor": self.actor})
+        query.is_valid(raise_exception=True)
+        return query.as_arguments()
+
     @extend_schema(
         summary="SLA compliance by organisation, contract, priority, group, tier or month",
         parameters=[ComplianceQuery],
@@ -160,18 +162,9 @@ class ReportViewSet(ScopedViewSet):
     )
     @action(detail=False, methods=["get"], url_path="sla-compliance")
     def sla_compliance(self, request: Request) -> Response:
-        query = ComplianceQuery(data=request.query_params.dict(), context={"actor": self.actor})
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        grouping = params["group_by"] or parse_grouping([])
-        organisation = params["organisation"]
-        rows = sla_compliance(
-            self.actor,
-            grouping=grouping,
-            opened_from=params["opened_from"],
-            opened_until=params["opened_until"],
-            organisation_id=organisation.pk if organisation else None,
-        )
+        filters = self._filters(ComplianceQuery)
+        grouping = filters.pop("group_by") or parse_grouping([])
+        rows = sla_compliance(self.actor, grouping=grouping, **filters)
         return Response(ComplianceReportSerializer({"grouping": list(grouping), "results": rows}).data)
 
     @extend_schema(
@@ -181,17 +174,7 @@ class ReportViewSet(ScopedViewSet):
     )
     @action(detail=False, methods=["get"], url_path="tier-metrics")
     def tier_metrics(self, request: Request) -> Response:
-        query = TierMetricsQuery(data=request.query_params.dict(), context={"actor": self.actor})
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        organisation = params["organisation"]
-        metrics = tier_metrics(
-            self.actor,
-            resolved_from=params["resolved_from"],
-            resolved_until=params["resolved_until"],
-            organisation_id=organisation.pk if organisation else None,
-        )
-        return Response(TierMetricsSerializer(metrics).data)
+        return Response(TierMetricsSerializer(tier_metrics(self.actor, **self._filters(TierMetricsQuery))).data)
 
     @extend_schema(
         summary="Tier 0: self-service resolution share, article deflection, most used and least helpful articles",
@@ -200,14 +183,4 @@ class ReportViewSet(ScopedViewSet):
     )
     @action(detail=False, methods=["get"], url_path="tier0-metrics")
     def tier0_metrics(self, request: Request) -> Response:
-        query = Tier0MetricsQuery(data=request.query_params.dict(), context={"actor": self.actor})
-        query.is_valid(raise_exception=True)
-        params = query.validated_data
-        organisation = params["organisation"]
-        metrics = tier0_metrics(
-            self.actor,
-            date_from=params["date_from"],
-            date_until=params["date_until"],
-            organisation_id=organisation.pk if organisation else None,
-        )
-        return Response(Tier0MetricsSerializer(metrics).data)
+        return Response(Tier0MetricsSerializer(tier0_metrics(self.actor, **self._filters(Tier0MetricsQuery))).data)
