@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,28 +15,10 @@ from tierdesk.selfservice import layer
 BASE = 10_000_000 + (os.getpid() % 100_000) * 10
 
 
-def _redis_url() -> str | None:
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except Exception:
-        return None
-    return url
-
-
-@pytest.fixture(params=["memory", "redis"])
-def backend(request: Any, settings: Any) -> Iterator[str]:
-    if request.param == "redis":
-        url = _redis_url()
-        if url is None:
-            pytest.skip("Redis layer skipped: set REDIS_URL or run Redis on 127.0.0.1:6379 to test it")
-        settings.REDIS_URL = url
-    else:
-        settings.REDIS_URL = ""
-    assert layer.backend() == request.param
-    yield request.param
+@pytest.fixture
+def backend(chat_layer: str) -> str:
+    assert layer.backend() == chat_layer
+    return chat_layer
 
 
 def test_a_publish_wakes_a_waiting_listener_at_once(backend: str) -> None:

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import queue
 import threading
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -373,30 +371,6 @@ def _cookie(user: Any) -> str:
     client = Client()
     client.force_login(user)
     return f"{django_settings.SESSION_COOKIE_NAME}={client.cookies[django_settings.SESSION_COOKIE_NAME].value}"
-
-
-def _redis_url() -> str | None:
-    url = os.environ.get("REDIS_URL") or "redis://127.0.0.1:6379/14"
-    try:
-        import redis
-
-        redis.Redis.from_url(url, socket_connect_timeout=1).ping()
-    except Exception:
-        return None
-    return url
-
-
-@pytest.fixture(params=["memory", "redis"])
-def chat_layer(request: Any, settings: Any) -> Iterator[str]:
-    """Each stream test runs on the in-process layer and on Redis pub/sub."""
-    if request.param == "redis":
-        url = _redis_url()
-        if url is None:
-            pytest.skip("Redis layer skipped: set REDIS_URL or run Redis on 127.0.0.1:6379 to test it")
-        settings.REDIS_URL = url
-    else:
-        settings.REDIS_URL = ""
-    yield request.param
 
 
 @pytest.mark.django_db(transaction=True)

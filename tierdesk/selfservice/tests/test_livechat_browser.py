@@ -111,6 +111,9 @@ def test_requester_asks_the_bot_then_a_person_and_the_transcript_lands_on_the_ti
     expect(timeline.get_by_role("link", name="VPN disconnects every few minutes")).to_be_visible()
     expect(timeline.locator(".entry", has_text="This article may help")).to_contain_text("Virtual agent")
     expect(agent.locator("body")).to_contain_text("via Chat")
+    expect(agent.get_by_role("link", name="open the chat")).to_have_attribute(
+        "href", f"/selfservice/console/chats/{conversation.pk}/"
+    )
     second_session.screenshot("chat-ticket-transcript")
     ticket.refresh_from_db()
     assert ticket.channel == Channel.CHAT and ticket.assignee_id == world.agent.pk
