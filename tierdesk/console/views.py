@@ -55,10 +55,11 @@ from tierdesk.problems import services as problems
 from tierdesk.problems import views as problem_views
 from tierdesk.problems.access import access_known_error
 from tierdesk.routing import services as routing
+from tierdesk.selfservice.models import Conversation
 from tierdesk.sla.models import SlaClock
 from tierdesk.tickets import services, workflow
 from tierdesk.tickets.access import access_ticket, visible_attachments
-from tierdesk.tickets.choices import Priority, TicketStatus
+from tierdesk.tickets.choices import Channel, Priority, TicketStatus
 from tierdesk.tickets.filters import TicketFilterSet
 from tierdesk.tickets.models import Ticket
 from tierdesk.tickets.services import TicketChanges
@@ -358,6 +359,12 @@ def _regions(actor: Actor, ticket: Ticket) -> dict[str, Any]:
         "watching": any(w.pk == actor.user_id for w in watchers),
         "clocks": list(SlaClock.objects.of_ticket(ticket).shown()),
         "is_mine": ticket.assignee_id == actor.user_id,
+        # A chat ticket links to its chat (one query, on chat tickets only).
+        "chat": (
+            Conversation.objects.visible_to(actor).of_ticket(ticket.pk).first()
+            if ticket.channel == Channel.CHAT
+            else None
+        ),
         **major_incidents.panel_context(actor, ticket),
     }
 

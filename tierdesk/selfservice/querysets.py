@@ -58,6 +58,10 @@ class ConversationQuerySet(models.QuerySet["Conversation"]):
     def for_requester(self, requester: Requester) -> ConversationQuerySet:
         return self.filter(organisation_id=requester.organisation_id, requester=requester)
 
+    def of_ticket(self, ticket_id: int) -> ConversationQuerySet:
+        """The chat a ticket came from (the console's ticket page links to it)."""
+        return self.filter(ticket_id=ticket_id).order_by("-id")
+
     def open(self) -> ConversationQuerySet:
         return self.filter(status__in=OPEN_STATUSES)
 
