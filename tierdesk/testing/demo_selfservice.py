@@ -104,12 +104,12 @@ ARTICLES: list[tuple[str, str, str, str, str]] = [
     ),
 ]
 
-# (name, description, keywords, needs approval)
+# (name, description, keywords (comma-separated, as the virtual agent reads them), needs approval)
 CATALOGUE: list[tuple[str, str, str, bool]] = [
-    ("Microsoft Visio", "Diagrams and floor plans. Licensed per user.", "visio diagram flowchart", True),
-    ("Adobe Acrobat Pro", "Edit and sign PDF documents. Licensed per user.", "acrobat pdf adobe sign", True),
-    ("7-Zip", "Open and create zip and 7z archives.", "7zip zip archive unzip", False),
-    ("Notepad++", "A text and code editor.", "notepad editor text", False),
+    ("Microsoft Visio", "Diagrams and floor plans. Licensed per user.", "visio, diagram, flowchart", True),
+    ("Adobe Acrobat Pro", "Edit and sign PDF documents. Licensed per user.", "acrobat, pdf editor, adobe pdf", True),
+    ("7-Zip", "Open and create zip and 7z archives.", "7zip, zip, unzip, archive", False),
+    ("Notepad++", "A text and code editor.", "notepad, text editor, code editor", False),
 ]
 
 

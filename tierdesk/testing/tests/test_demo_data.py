@@ -10,8 +10,12 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
-from tierdesk.accounts.models import SupportGroup, User
+from tierdesk.accounts.models import Requester, SupportGroup, User
 from tierdesk.audit.services import verify_all
+from tierdesk.core.actor import Actor
+from tierdesk.knowledge.search import search_articles
+from tierdesk.selfservice.catalogue import offered_to
+from tierdesk.selfservice.intents import Intent, recognise
 from tierdesk.tenancy.models import Organisation
 from tierdesk.testing import demo
 from tierdesk.tickets.models import Ticket
@@ -37,6 +41,28 @@ def test_demo_loads_once_and_verifies(capsys: pytest.CaptureFixture[str]) -> Non
     assert "audit: OK" in capsys.readouterr().out
     for _, email in demo.logins():
         assert User.objects.get(email=email).check_password(demo.DEMO_PASSWORD)
+
+
+@pytest.mark.django_db
+def test_demo_self_service_answers_the_portal_requester() -> None:
+    """The demo's knowledge base and catalogue are what the virtual agent answers from."""
+    demo.load(ticket_count=6)
+    rachel = Requester.objects.get(email="requester@stannes.example")
+    actor = Actor(user=rachel.user)
+    hits = search_articles("outlook keeps asking for my password", actor=actor, log=False)
+    assert hits[0].article.title == "Outlook keeps asking for your password"
+    # The desk's internal procedures are not shown to requesters.
+    hits = search_articles("script unlock a directory account", actor=actor, log=False)
+    assert "Tier 1 script: unlock a directory account" not in [h.article.title for h in hits]
+    catalogue = list(offered_to(rachel))
+    for line, item in (
+        ("I need Visio", "Microsoft Visio"),
+        ("can I get 7zip", "7-Zip"),
+        ("install a pdf editor", "Adobe Acrobat Pro"),
+    ):
+        recognised = recognise(line, catalogue=catalogue)
+        assert recognised.intent == Intent.REQUEST_SOFTWARE, line
+        assert next(i.name for i in catalogue if i.pk == recognised.item_id) == item
 
 
 def test_operator_command_end_to_end(tmp_path: Path) -> None:
