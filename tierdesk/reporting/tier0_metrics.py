@@ -4,7 +4,8 @@ and what people search for without finding anything.
 Read-only, like every report. Definitions (docs/decisions/0009-tier0.md says why):
 - A *contact* is a need brought to the desk in the period: a Tier 0 interaction resolved by
   self-service (an article that helped, an automation that finished), or a ticket opened through
-  any channel. Tier 0 resolution share = self-service resolutions / contacts.
+  any channel (a catalogue request the virtual agent placed is one contact, not two).
+  Tier 0 resolution share = self-service resolutions / contacts.
 - A portal *help session* is one browser session in self-service; it is *deflected* when it viewed
   at least one article and no ticket was submitted from it.
 """
@@ -123,7 +124,16 @@ def tier0_metrics(
     interactions = Tier0Interaction.objects.filter(mine, _period("created_at", date_from, date_until))
     outcomes = dict(interactions.values_list("outcome").annotate(n=Count("id")).order_by())
     self_service = outcomes.get(Tier0Outcome.SELF_SERVICE, 0)
-    tickets_opened = Ticket.objects.filter(mine, _period("created_at", date_from, date_until)).count()
+    # A catalogue request placed by the virtual agent is a self-service resolution that also opens
+    # a ticket (for its fulfilment): one contact, counted once, as the self-service one.
+    placed_by_self_service = Tier0Interaction.objects.filter(
+        mine, outcome=Tier0Outcome.SELF_SERVICE, ticket__isnull=False
+    ).values("ticket_id")
+    tickets_opened = (
+        Ticket.objects.filter(mine, _period("created_at", date_from, date_until))
+        .exclude(pk__in=placed_by_self_service)
+        .count()
+    )
 
     automations = [
         AutomationFigure(automation=name, resolutions=n)

@@ -65,6 +65,16 @@ def usage(world: World) -> Usage:
         outcome=Tier0Outcome.SELF_SERVICE,
         automation=Automation.PASSWORD_RESET,
     )
+    # A software request placed in the chat: self-service, and a ticket for its fulfilment.
+    request = open_ticket(world.requester, title="Microsoft Visio")
+    record_tier0(
+        actor=rita,
+        organisation=client,
+        kind=Tier0Kind.AUTOMATION,
+        outcome=Tier0Outcome.SELF_SERVICE,
+        automation=Automation.SOFTWARE_REQUEST,
+        ticket=request,
+    )
     handed = open_ticket(world.requester, title="Talk to a person about my laptop")
     record_tier0(
         actor=rita, organisation=client, kind=Tier0Kind.HANDOFF, outcome=Tier0Outcome.HANDED_TO_PERSON, ticket=handed
@@ -74,10 +84,14 @@ def usage(world: World) -> Usage:
 
 def test_the_figures_follow_from_what_people_did(world: World, usage: Usage) -> None:
     m = tier0_metrics(Actor(user=world.supervisor))  # sees every client of the provider
-    # 2 self-service resolutions; 2 tickets opened (one from the portal, one from the hand-off).
-    assert (m.self_service, m.tickets_opened, m.contacts, m.tier0_percent) == (2, 2, 4, 50.0)
+    # 3 self-service resolutions (article, password reset, software request); 2 other tickets
+    # (one from the portal, one from the hand-off): the software request's ticket counts once.
+    assert (m.self_service, m.tickets_opened, m.contacts, m.tier0_percent) == (3, 2, 5, 60.0)
     assert m.handed_to_person == 1
-    assert [(a.automation, a.resolutions) for a in m.automations] == [(Automation.PASSWORD_RESET, 1)]
+    assert [(a.automation, a.resolutions) for a in m.automations] == [
+        (Automation.PASSWORD_RESET, 1),
+        (Automation.SOFTWARE_REQUEST, 1),
+    ]
     # Sessions 1, 2 and 3 read an article; 2 submitted a ticket: 2 of 3 deflected.
     assert (m.help_sessions, m.deflected_sessions, m.deflection_percent) == (3, 2, 66.7)
     assert [(a.title, a.views, a.resolutions) for a in m.most_used] == [
@@ -94,7 +108,7 @@ def test_the_figures_follow_from_what_people_did(world: World, usage: Usage) -> 
 
 def test_one_organisation_and_other_providers(world: World, usage: Usage) -> None:
     hospital = tier0_metrics(Actor(user=world.supervisor), organisation_id=world.client.pk)
-    assert (hospital.help_sessions, hospital.searches, hospital.contacts) == (2, 2, 4)
+    assert (hospital.help_sessions, hospital.searches, hospital.contacts) == (2, 2, 5)
     assert [(a.title, a.views) for a in hospital.most_used] == [
         ("Connect to the VPN from home", 1),
         ("Printer shows offline", 1),
@@ -119,7 +133,7 @@ def test_page_shows_the_figures_with_a_fixed_number_of_queries(world: World, usa
     response = client.get("/reports/tier0/")
     assert response.status_code == 200
     page = response.content.decode()
-    assert "50.0 %" in page and "66.7 %" in page and "scanner jammed" in page and "Printer shows offline" in page
+    assert "60.0 %" in page and "66.7 %" in page and "scanner jammed" in page and "Printer shows offline" in page
     queries = count_queries(lambda: client.get("/reports/tier0/"))
     # Another article read does not add a query.
     kb.record_article_view(actor=Actor(user=world.requester_user), article=usage.vpn, source="portal", session_key="s9")
@@ -135,7 +149,7 @@ def test_page_shows_the_figures_with_a_fixed_number_of_queries(world: World, usa
 def test_api_gives_the_same_figures(world: World, usage: Usage) -> None:
     api = api_client_for(world.supervisor)
     body = api.get("/api/v1/reports/tier0-metrics/").json()
-    assert (body["contacts"], body["self_service"], body["tier0_percent"]) == (4, 2, 50.0)
+    assert (body["contacts"], body["self_service"], body["tier0_percent"]) == (5, 3, 60.0)
     assert body["deflection_percent"] == 66.7
     assert body["most_used"][0]["title"] == "Printer shows offline"
     assert body["least_helpful"][0]["unhelpful"] == 2
