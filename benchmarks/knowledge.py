@@ -10,6 +10,9 @@
 4. Latency: the same questions (about 50) plus a few short and error-code queries, warm (each run
    once first), several rounds; p50/p95 of `search_articles(..., log=False)` for a requester (the
    audience check in the query) and for an agent. Relevance is measured again among the 10,000.
+5. With TIERDESK_KB_RERANK=1 and the `semantic` extra installed, after each relevance line: the
+   semantic re-ranker's rows (combination weights 0.3, 0.5, 0.7), its model load time and memory,
+   and the search latency with and without it. Every other figure is plain full-text either way.
 """
 
 from __future__ import annotations
@@ -21,10 +24,13 @@ from collections import Counter
 from itertools import accumulate
 from pathlib import Path
 from typing import TYPE_CHECKING
+from unittest.mock import patch
 
 if TYPE_CHECKING:
     from benchmarks.seed import World
     from tierdesk.accounts.models import User
+    from tierdesk.core.actor import Actor
+    from tierdesk.knowledge.evaluation import Question
 
 TOTAL = 10_000
 ROUNDS = 5
@@ -38,6 +44,58 @@ FALLBACK_VOCABULARY = (  # noqa: SIM905 - a word list reads better as prose
     "printer driver vpn network laptop teams meeting account license office install update registry policy "
     "cache offline address book contact delegate permission share sign certificate proxy connection timeout"
 ).split()
+
+
+RERANK_WEIGHTS = (0.3, 0.5, 0.7)
+RERANK_ROUNDS = 3
+
+
+def _rss_mb() -> float:
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _rerank_rows(actor: Actor, questions: list[Question]) -> None:
+    """The optional semantic re-ranker (search/rerank.py) on the same questions, and what it costs."""
+    from django.test import override_settings
+
+    from tierdesk.knowledge.evaluation import evaluate_search
+    from tierdesk.knowledge.search import rerank, search_articles
+
+    with override_settings(TIERDESK_KB_RERANK=True):
+        if rerank._model is None:
+            rss, started = _rss_mb(), time.perf_counter()
+            if not rerank.enabled():
+                print("    re-ranker: the semantic extra is not installed, no re-ranked figures")
+                return
+            print(
+                f"    re-ranker model: loaded in {time.perf_counter() - started:.1f} s, RSS +{_rss_mb() - rss:.0f} MB"
+            )
+        cached, started = len(rerank._vectors), time.perf_counter()
+        evaluate_search(actor, questions)  # embeds the candidates not seen yet
+        print(
+            f"    first re-ranked pass: {len(rerank._vectors) - cached} articles embedded, "
+            f"{time.perf_counter() - started:.1f} s for {len(questions)} questions"
+        )
+        for weight in RERANK_WEIGHTS:
+            with patch.object(rerank, "WEIGHT", weight):
+                print(f"    re-ranked, weight {weight}: {evaluate_search(actor, questions).table()}")
+    timings: dict[bool, list[float]] = {False: [], True: []}
+    for _ in range(RERANK_ROUNDS):
+        for question in questions:
+            for on in (False, True):
+                with override_settings(TIERDESK_KB_RERANK=on):
+                    started = time.perf_counter()
+                    search_articles(question.text, actor=actor, log=False)
+                    timings[on].append(time.perf_counter() - started)
+    plain, reranked = timings[False], timings[True]
+    print(
+        f"    latency, warm, {len(questions)} questions x {RERANK_ROUNDS}: plain p50 {_ms(plain, 0.5):.1f} / "
+        f"p95 {_ms(plain, 0.95):.1f} ms, re-ranked p50 {_ms(reranked, 0.5):.1f} / p95 {_ms(reranked, 0.95):.1f} ms"
+    )
 
 
 def _ms(samples: list[float], q: float) -> float:
@@ -104,15 +162,20 @@ def _synthesise(world: World, count: int) -> float:
 
 
 def report(world: World) -> None:
+    from django.conf import settings
     from django.db import connection
+    from django.test import override_settings
 
     from tierdesk.core.actor import Actor
-    from tierdesk.knowledge.evaluation import Question, evaluate_search, load_questions
+    from tierdesk.knowledge.evaluation import evaluate_search, load_questions
     from tierdesk.knowledge.importer import import_folder
     from tierdesk.knowledge.models import Article
     from tierdesk.knowledge.search import search_articles
 
     print(f"\nKnowledge search ({connection.vendor})")
+    rerank_rows = settings.TIERDESK_KB_RERANK
+    plain = override_settings(TIERDESK_KB_RERANK=False)  # every figure but the re-ranker's is plain full-text
+    plain.enable()
     requester = Actor(user=_requester_login(world))
     agent = Actor(user=world.agent)
     questions: list[Question] = []
@@ -126,6 +189,8 @@ def report(world: World) -> None:
         questions = load_questions()
         before = evaluate_search(requester, questions)
         print(f"  relevance, {len(questions)} questions, {result.created} real articles: {before.table()}")
+        if rerank_rows:
+            _rerank_rows(requester, questions)
     else:
         print(f"  {SHARED} is absent: all articles synthetic, no relevance figures")
 
@@ -142,6 +207,8 @@ def report(world: World) -> None:
     )
     if questions:
         print(f"  relevance among {total:,}: {evaluate_search(requester, questions).table()}")
+        if rerank_rows:
+            _rerank_rows(requester, questions)
 
     queries = [q.text for q in questions] + EXTRA_QUERIES
     if not questions:
@@ -163,3 +230,4 @@ def report(world: World) -> None:
             f"    {label:<12} {_ms(samples, 0.50):>8.1f} {_ms(samples, 0.95):>8.1f} {1000 * max(samples):>8.1f} "
             f"{hits / len(samples):>10.1f}"
         )
+    plain.disable()

@@ -238,6 +238,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 # How long after resolution a requester may reopen a ticket.
 TIERDESK_REOPEN_WINDOW_DAYS = int(env.get("TIERDESK_REOPEN_WINDOW_DAYS", "7"))
 
+# Knowledge search: re-rank full-text hits with a local sentence-embedding model (the optional
+# `semantic` extra; see docs/knowledge-search.md). Off by default; on without the extra it logs once
+# and search stays plain full-text.
+TIERDESK_KB_RERANK = env.get("TIERDESK_KB_RERANK", "0") == "1"
+
 # --- Security -------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"

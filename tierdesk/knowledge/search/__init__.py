@@ -16,6 +16,7 @@ from django.db import connection
 
 from tierdesk.core.actor import Actor
 from tierdesk.knowledge.models import Article
+from tierdesk.knowledge.search import rerank
 from tierdesk.knowledge.search.text import plain_text, search_terms, snippet
 
 if TYPE_CHECKING:
@@ -52,16 +53,19 @@ def _search(query: str, actor: Actor, limit: int) -> list[SearchHit]:
     if visible.query.is_empty():
         return []  # nobody (anonymous, inactive): nothing to search
     visible_sql, visible_params = visible.query.sql_with_params()
-    ranked = backend().ranked_ids(terms, visible_sql, tuple(visible_params), limit)
+    reranking = rerank.enabled()  # optional, off by default: search/rerank.py
+    fetch = max(limit, rerank.CANDIDATES) if reranking else limit
+    ranked = backend().ranked_ids(terms, visible_sql, tuple(visible_params), fetch)
     if not ranked:
         return []
     articles = Article.objects.select_related("category").in_bulk([pk for pk, _ in ranked])
+    found = [(articles[pk], score) for pk, score in ranked if pk in articles]
+    if reranking:
+        found = rerank.rerank(query, found)[:limit]
     hits = []
-    for pk, score in ranked:
-        article = articles.get(pk)
-        if article is not None:
-            text = plain_text(f"{article.summary}\n\n{article.body}")
-            hits.append(SearchHit(article=article, score=round(score, 6), snippet=snippet(text, terms)))
+    for article, score in found:
+        text = plain_text(f"{article.summary}\n\n{article.body}")
+        hits.append(SearchHit(article=article, score=round(score, 6), snippet=snippet(text, terms)))
     return hits
 
 
