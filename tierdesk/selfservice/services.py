@@ -41,6 +41,15 @@ MAX_BODY = 4000
 TITLE_LENGTH = 120
 # A chat left with the virtual agent this long is over; opening the widget starts afresh.
 STALE_AFTER = timedelta(hours=12)
+# A person types a few lines a minute; a script pasting hundreds would flood the agent and the
+# ticket's timeline. Lines beyond this many in the last minute are refused, not stored.
+LINES_PER_MINUTE = 20
+
+
+class ChatFlooded(DomainError):
+    status_code = 429
+    title = "Too many chat lines"
+
 
 # Who writes the virtual agent's and the chat's own lines on the ticket's timeline.
 VIRTUAL_AGENT = Actor(user=None, via="chat", name="Virtual agent")
@@ -255,6 +264,9 @@ def _post(actor: Actor, conversation: Conversation, body: str) -> tuple[ChatMess
         author = Author.REQUESTER
     else:
         raise PermissionDenied("Only the requester and the agent write chat lines; the virtual agent has its own.")
+    recent = locked.messages.filter(author=author, created_at__gte=clock.now() - timedelta(minutes=1)).count()
+    if recent >= LINES_PER_MINUTE:
+        raise ChatFlooded(f"That is more than {LINES_PER_MINUTE} lines in a minute; wait a moment, then go on.")
     message = _add(locked, author, body, actor=actor, user=actor.user)
     if locked.ticket_id is None:  # on a ticket the reply's own audit event covers it
         _audit(actor, "chat.posted", locked, {"message_id": message.pk, "length": len(body)})

@@ -480,3 +480,20 @@ def test_a_quiet_chat_with_a_question_is_abandoned_when_the_next_one_starts(worl
         new = _chat(world)
     assert new.pk != old.pk
     assert Tier0Interaction.objects.get(conversation=old).outcome == Tier0Outcome.ABANDONED
+
+
+def test_a_flood_of_lines_is_refused_with_a_clear_error_and_nothing_stored(world: World) -> None:
+    conversation, _ticket = _waiting_chat(world)
+    start = clock.now()
+    with clock.frozen(start):
+        posted = ChatMessage.objects.filter(conversation=conversation, author=Author.REQUESTER).count()
+        for n in range(services.LINES_PER_MINUTE - posted):
+            services.post_message(actor=_requester(world), conversation=conversation, body=f"line {n}")
+        stored = conversation.messages.count()
+        with pytest.raises(services.ChatFlooded) as refused:
+            services.post_message(actor=_requester(world), conversation=conversation, body="one too many")
+        assert refused.value.status_code == 429 and "wait a moment" in refused.value.detail
+        assert conversation.messages.count() == stored
+    # A minute later the requester may go on.
+    with clock.frozen(start + timedelta(seconds=61)):
+        services.post_message(actor=_requester(world), conversation=conversation, body="still there?")
