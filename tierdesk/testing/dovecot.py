@@ -33,6 +33,8 @@ from pathlib import Path
 import pytest
 from imapclient import IMAPClient
 
+from tierdesk.testing.processes import dies_with_tests
+
 DOVECOT = Path(os.environ.get("TIERDESK_DOVECOT", "/usr/sbin/dovecot"))
 SKIP_MESSAGE = f"dovecot skipped: {DOVECOT} is not installed (.ci/run installs dovecot-imapd)"
 USER = "desk"
@@ -201,7 +203,7 @@ def _start(root: Path, port: int) -> Dovecot:
     with output.open("wb") as sink:
         # -F: stay in the foreground, so the process we hold is the master and SIGTERM stops it all.
         process = subprocess.Popen(  # noqa: S603 (a fixed binary and our own configuration)
-            [str(DOVECOT), "-F", "-c", str(config)], stdout=sink, stderr=subprocess.STDOUT
+            dies_with_tests([str(DOVECOT), "-F", "-c", str(config)]), stdout=sink, stderr=subprocess.STDOUT
         )
     server = Dovecot("127.0.0.1", port, USER, PASSWORD, root, run_dir, process)
     deadline = time.monotonic() + STARTUP_SECONDS

@@ -32,6 +32,8 @@ from ldap3.core.exceptions import LDAPException, LDAPNoSuchObjectResult
 from ldap3.utils.dn import escape_rdn
 from ldap3.utils.hashed import hashed
 
+from tierdesk.testing.processes import dies_with_tests
+
 SLAPD = Path(os.environ.get("TIERDESK_SLAPD", "/usr/sbin/slapd"))
 SCHEMA_DIR = Path("/etc/ldap/schema")
 MODULE_DIR = Path("/usr/lib/ldap")
@@ -221,7 +223,7 @@ def _start(root: Path, config: Path, port: int) -> SlapdServer:
     with log.open("wb") as sink:
         # -d: stay in the foreground, so the process we hold is slapd itself and SIGTERM stops it.
         process = subprocess.Popen(  # noqa: S603 (a fixed binary and our own configuration)
-            [str(SLAPD), "-d", "0", "-f", str(config), "-h", f"ldap://127.0.0.1:{port}/"],
+            dies_with_tests([str(SLAPD), "-d", "0", "-f", str(config), "-h", f"ldap://127.0.0.1:{port}/"]),
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
