@@ -366,9 +366,10 @@ def route_new_ticket(ticket_id: int) -> None:
     with transaction.atomic():
         classify(ticket)
         ticket = Ticket.objects.select_related("organisation", "category").get(pk=ticket_id)
-        if ticket.support_group_id is None:
+        if ticket.support_group_id is None and not assignment.holds(ticket):
             # Only a configured routing table places tickets; without an entry the ticket stays
             # in the unassigned queue for the desk to dispatch, as before routing existed.
+            # A held ticket (e.g. a request waiting for approval) is placed when the hold ends.
             entry = entry_group(ticket)
             group = _serving_group(ticket, entry.tier, named=entry) if entry is not None else None
             if group is not None:

@@ -12,3 +12,4 @@ class SelfServiceConfig(AppConfig):
 
         # Nobody works on a service request still waiting for its approval.
         assignment.register(catalogue.waiting_for_approval)
+        assignment.register_hold(catalogue.waiting_for_approval)

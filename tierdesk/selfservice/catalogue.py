@@ -328,9 +328,10 @@ def _tell_approvers_after_commit(approval: ServiceRequestApproval, ticket: Ticke
     )
 
 
-def waiting_for_approval(ticket: Ticket, agent: Any) -> str | None:
-    """An assignment check (tickets/assignment.py): nobody works on a request before it is
-    approved, whether a person or routing tries to assign it."""
+def waiting_for_approval(ticket: Ticket, agent: Any = None) -> str | None:
+    """An assignment check and a routing hold (tickets/assignment.py): nobody works on a request
+    before it is approved, whether a person or routing tries to assign it, and routing leaves it
+    out of the group queues (approval hands it to the fulfilment group)."""
     if ticket.pk is None or ticket.ticket_type != TicketType.SERVICE_REQUEST:
         return None
     pending = (

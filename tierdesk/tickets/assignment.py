@@ -29,3 +29,21 @@ def register(check: AssignmentCheck) -> AssignmentCheck:
 def refusals(ticket: Ticket, agent: User) -> list[str]:
     """Every reason the agent may not take the ticket; empty when they may."""
     return [reason for check in _checks if (reason := check(ticket, agent))]
+
+
+# A hold answers why nobody should work on the ticket yet (so routing leaves it out of every
+# group's queue), or None. Apps above this one register theirs, e.g. a pending approval.
+Hold = Callable[["Ticket"], "str | None"]
+
+_holds: list[Hold] = []
+
+
+def register_hold(hold: Hold) -> Hold:
+    if hold not in _holds:
+        _holds.append(hold)
+    return hold
+
+
+def holds(ticket: Ticket) -> list[str]:
+    """Every reason the ticket is held back from the queues; empty when it may be routed."""
+    return [reason for hold in _holds if (reason := hold(ticket))]

@@ -3,7 +3,7 @@ rejection cancelling the ticket with the requester told, and the console's appro
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +16,7 @@ from tierdesk.audit.models import AuditEvent
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, NotFound, PermissionDenied
 from tierdesk.notifications.models import Notification, OutboxMessage
+from tierdesk.routing.services import create_routing_entry
 from tierdesk.selfservice import catalogue, services, virtual_agent
 from tierdesk.selfservice.choices import ApprovalStatus, Automation, Tier0Kind, Tier0Outcome
 from tierdesk.selfservice.models import CatalogItem, ServiceRequestApproval, Tier0Interaction
@@ -137,16 +138,29 @@ def test_rejection_cancels_the_ticket_and_tells_the_requester(
     assert any("Use the free viewer instead." in m.body_text for m in mail)
 
 
-@pytest.fixture
-def approval_check() -> Iterator[None]:
-    """The check as SelfServiceConfig.ready() registers it, taken out again after the test."""
-    before = list(assignment._checks)
-    assignment.register(catalogue.waiting_for_approval)
-    yield
-    assignment._checks[:] = before
+def test_the_app_registers_the_approval_check_and_hold() -> None:
+    assert catalogue.waiting_for_approval in assignment._checks
+    assert catalogue.waiting_for_approval in assignment._holds
 
 
-def test_nobody_is_assigned_a_request_before_it_is_approved(world: World, shop: Shop, approval_check: None) -> None:
+def test_routing_leaves_a_request_waiting_for_approval_out_of_the_queues(
+    world: World, shop: Shop, django_capture_on_commit_callbacks: Callable[..., Any]
+) -> None:
+    # A routing table that sends everything of the Hospital to the desk would otherwise place it.
+    create_routing_entry(actor=Actor.system(), provider=world.provider, support_group=world.group, client=world.client)
+    with django_capture_on_commit_callbacks(execute=True):
+        waiting = catalogue.request_item(actor=_rita(world), requester=world.requester, item=shop.visio)
+        other = tickets.open_ticket(actor=_rita(world), requester=world.requester, title="Printer jammed")
+    waiting.refresh_from_db()
+    other.refresh_from_db()
+    assert waiting.support_group_id is None and other.support_group_id == world.group.pk
+    approval = ServiceRequestApproval.objects.get(ticket=waiting)
+    catalogue.decide_approval(actor=Actor(user=shop.approver), approval=approval, approve=True)
+    waiting.refresh_from_db()
+    assert waiting.support_group_id == shop.desktop.pk
+
+
+def test_nobody_is_assigned_a_request_before_it_is_approved(world: World, shop: Shop) -> None:
     shop.desktop.memberships.create(agent=world.agent)
     ticket = catalogue.request_item(actor=_rita(world), requester=world.requester, item=shop.visio)
     desk = Actor(user=world.agent)
