@@ -144,7 +144,7 @@ def test_the_app_registers_the_approval_check_and_hold() -> None:
 
 
 def test_routing_leaves_a_request_waiting_for_approval_out_of_the_queues(
-    world: World, shop: Shop, django_capture_on_commit_callbacks: Callable[..., Any]
+    world: World, shop: Shop, tasks_in_process: None, django_capture_on_commit_callbacks: Callable[..., Any]
 ) -> None:
     # A routing table that sends everything of the Hospital to the desk would otherwise place it.
     create_routing_entry(actor=Actor.system(), provider=world.provider, support_group=world.group, client=world.client)
