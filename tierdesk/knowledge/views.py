@@ -28,6 +28,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from tierdesk.accounts.scope import scope_for
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, NotFound
+from tierdesk.core.sessions import session_key
 from tierdesk.core.views import agent_required
 from tierdesk.knowledge import services, workflow
 from tierdesk.knowledge.access import access_article, access_category
@@ -75,14 +76,6 @@ def _article(actor: Actor, slug_or_id: str | int) -> Article:
         raise Http404(exc.detail) from exc
 
 
-def _session_key(request: HttpRequest) -> str:
-    """The browser session's key, which ties views, searches and a submitted ticket into one
-    help session; a session that was never saved has none yet, so it is saved first."""
-    if not request.session.session_key:
-        request.session.save()
-    return request.session.session_key or ""
-
-
 def _typed(request: HttpRequest, name: str) -> str:
     return request.GET.get(name, "").strip()[:QUERY_MAX]
 
@@ -127,7 +120,7 @@ def portal_home(request: HttpRequest, actor: Actor) -> HttpResponseBase:
     keep = QueryDict(mutable=True)
     if text:
         hits = search_articles(
-            text, actor=actor, limit=SEARCH_RESULTS, source=ReadSource.PORTAL, session_key=_session_key(request)
+            text, actor=actor, limit=SEARCH_RESULTS, source=ReadSource.PORTAL, session_key=session_key(request)
         )
     else:
         articles = visible.for_list()
@@ -197,7 +190,7 @@ def portal_article(request: HttpRequest, actor: Actor, slug: str) -> HttpRespons
     if _is_agent(actor):
         return redirect("knowledge:console_detail", pk=article.pk)
     services.record_article_view(
-        actor=actor, article=article, source=ReadSource.PORTAL, session_key=_session_key(request)
+        actor=actor, article=article, source=ReadSource.PORTAL, session_key=session_key(request)
     )
     return portal_render(request, actor, "knowledge/portal_article.html", _article_context(article))
 
@@ -231,7 +224,7 @@ def feedback(request: HttpRequest, actor: Actor, slug: str) -> HttpResponseBase:
         article=article,
         helpful=helpful,
         comment=form.cleaned_data["comment"],
-        session_key=_session_key(request),
+        session_key=session_key(request),
     )
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "knowledge/partials/feedback.html", {"article": article, "thanked": helpful})

@@ -27,6 +27,7 @@ from tierdesk.accounts.scope import scope_for
 from tierdesk.core import clock
 from tierdesk.core.actor import Actor, client_ip
 from tierdesk.core.errors import DomainError, IllegalTransition, NotFound, PayloadTooLarge
+from tierdesk.core.sessions import session_key
 from tierdesk.knowledge.services import record_ticket_submitted
 from tierdesk.portal.forms import CancelForm, RatingForm, ReopenForm, ReplyForm, TicketForm
 from tierdesk.tenancy.services import current_announcements
@@ -164,7 +165,7 @@ def submit(request: HttpRequest, actor: Actor) -> HttpResponseBase:
                 form.add_error("attachments" if isinstance(exc, PayloadTooLarge) else None, exc.detail)
             else:
                 # The help session (articles read, searches) ended in a ticket: not deflected.
-                record_ticket_submitted(session_key=request.session.session_key or "", ticket=ticket)
+                record_ticket_submitted(session_key=session_key(request), ticket=ticket)
                 messages.success(
                     request, f"Thank you. Your ticket {ticket.number} is with the service desk; we will reply here."
                 )

@@ -38,6 +38,7 @@ from tierdesk.accounts.models import Requester
 from tierdesk.accounts.scope import scope_for
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError, NotFound
+from tierdesk.core.sessions import session_key
 from tierdesk.core.views import agent_required
 from tierdesk.selfservice import layer, services
 from tierdesk.selfservice.access import access_conversation
@@ -111,9 +112,7 @@ def chat_start(request: HttpRequest) -> HttpResponse:
     if requester is None:
         return JsonResponse({"detail": NO_REQUESTER}, status=403)
     try:
-        conversation = services.start_conversation(
-            actor=actor, requester=requester, session_key=request.session.session_key or ""
-        )
+        conversation = services.start_conversation(actor=actor, requester=requester, session_key=session_key(request))
     except DomainError as exc:
         return _refused(exc)
     return JsonResponse(describe(conversation))
