@@ -18,7 +18,7 @@ from tierdesk.accounts.models import (
     TrainingRecord,
     User,
 )
-from tierdesk.audit.admin_mixins import AuditedModelAdmin
+from tierdesk.audit.admin_mixins import AuditedModelAdmin, SecretFieldsForm
 from tierdesk.core import secrets
 from tierdesk.core.errors import DomainError
 
@@ -100,7 +100,9 @@ class TrainingRecordAdmin(AuditedModelAdmin):
 # --- Tier 0 password reset: clients' directories and the resets asked of them -------------------
 
 
-class DirectoryConnectionForm(forms.ModelForm):
+class DirectoryConnectionForm(SecretFieldsForm):
+    secret_fields = ("bind_password",)
+
     bind_password = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
@@ -135,11 +137,6 @@ class DirectoryConnectionForm(forms.ModelForm):
         if not self.instance.pk and not data.get("bind_password"):
             self.add_error("bind_password", "A new directory needs the service account's password.")
         return data
-
-    @property
-    def changed_data(self) -> list[str]:
-        # An empty password field means "keep it", not "changed to nothing".
-        return [name for name in super().changed_data if name != "bind_password" or self.data.get(name)]
 
 
 @admin.register(DirectoryConnection)

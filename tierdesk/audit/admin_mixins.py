@@ -60,3 +60,14 @@ class AuditedModelAdmin(admin.ModelAdmin):
                 before={"repr": str(obj)},
             )
             super().delete_model(request, obj)
+
+
+class SecretFieldsForm(ModelForm):
+    """An admin form with write-only secrets (passwords, tokens): an empty field means "keep the
+    stored one", not "changed to nothing", so it is neither saved nor audited as a change."""
+
+    secret_fields: tuple[str, ...] = ()
+
+    @property
+    def changed_data(self) -> list[str]:
+        return [name for name in super().changed_data if name not in self.secret_fields or self.data.get(name)]

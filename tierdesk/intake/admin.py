@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
-from tierdesk.audit.admin_mixins import AuditedModelAdmin
+from tierdesk.audit.admin_mixins import AuditedModelAdmin, SecretFieldsForm
 from tierdesk.core import secrets
 from tierdesk.core.actor import Actor
 from tierdesk.core.errors import DomainError
@@ -21,7 +21,9 @@ from tierdesk.intake.models import InboundEmail, Mailbox
 PREVIEW_BYTES = 20_000
 
 
-class MailboxForm(forms.ModelForm):
+class MailboxForm(SecretFieldsForm):
+    secret_fields = ("imap_password",)
+
     imap_password = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
@@ -62,11 +64,6 @@ class MailboxForm(forms.ModelForm):
         ):
             self.add_error("default_organisation", "The default client must be one of this provider's clients.")
         return data
-
-    @property
-    def changed_data(self) -> list[str]:
-        # An empty password field means "keep it", not "changed to nothing".
-        return [name for name in super().changed_data if name != "imap_password" or self.data.get(name)]
 
 
 @admin.register(Mailbox)

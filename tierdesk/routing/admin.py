@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 
-from tierdesk.audit.admin_mixins import AuditedModelAdmin
+from tierdesk.audit.admin_mixins import AuditedModelAdmin, SecretFieldsForm
 from tierdesk.routing.models import (
     AgentShift,
     ClassificationRule,
@@ -54,8 +54,10 @@ class AgentShiftAdmin(AuditedModelAdmin):
 SECRET_FIELDS = ("token", "outbound_secret", "inbound_secret")
 
 
-class EngineeringTrackerForm(forms.ModelForm):
+class EngineeringTrackerForm(SecretFieldsForm):
     """Secrets are typed in, never shown again; left empty on a change, the stored one stays."""
+
+    secret_fields = SECRET_FIELDS
 
     base_url = forms.URLField(
         assume_scheme="https", max_length=200, help_text=EngineeringTracker._meta.get_field("base_url").help_text
@@ -89,11 +91,6 @@ class EngineeringTrackerForm(forms.ModelForm):
         if not value:
             raise forms.ValidationError("Set the secret the tracker signs its webhooks with.")
         return value
-
-    @property
-    def changed_data(self) -> list[str]:
-        # An empty secret field means "keep it", not "changed to nothing".
-        return [name for name in super().changed_data if name not in SECRET_FIELDS or self.data.get(name)]
 
 
 @admin.register(EngineeringTracker)

@@ -11,14 +11,16 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 
-from tierdesk.audit.admin_mixins import AuditedModelAdmin
+from tierdesk.audit.admin_mixins import AuditedModelAdmin, SecretFieldsForm
 from tierdesk.core import secrets
 from tierdesk.core.actor import Actor
 from tierdesk.intake.alerts import services
 from tierdesk.intake.models import Alert, AlertSource
 
 
-class AlertSourceForm(forms.ModelForm):
+class AlertSourceForm(SecretFieldsForm):
+    secret_fields = ("signing_secret",)
+
     signing_secret = forms.CharField(
         required=False,
         widget=forms.PasswordInput(render_value=False),
@@ -57,11 +59,6 @@ class AlertSourceForm(forms.ModelForm):
         if organisation is not None and requester is not None and requester.organisation_id != organisation.pk:
             self.add_error("requester", "The requester must belong to the source's organisation.")
         return data
-
-    @property
-    def changed_data(self) -> list[str]:
-        # An empty secret field means "keep it", not "changed to nothing".
-        return [name for name in super().changed_data if name != "signing_secret" or self.data.get(name)]
 
 
 def _webhook_url(request: HttpRequest, source: AlertSource) -> str:
